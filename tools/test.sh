@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The README's test command: sets everything up and runs every check CI runs.
+#   bash tools/test.sh                     # uses/creates ./.venv
+#   VENV=/tmp/x/venv bash tools/test.sh    # a fresh environment elsewhere (what .ci/run does)
+#   FLAGS="slow" bash tools/test.sh        # also run the cells flagged `slow` (minutes, needs ../shared/data)
+# Steps: install synthfg[dev] -> notebooks clean? -> library in sync with notebooks? -> README in sync?
+#        -> every notebook as a test (per-notebook table, closing "N passed, N failed") -> docs check.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PY=${PYTHON:-python3}
+t0=$SECONDS
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 10), "synthfg needs Python 3.10+"' || exit 1
+  "$PY" -m venv "$VENV" || exit 1
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1
+"$VENV/bin/python" -m pip install -q -e ".[dev]" || { echo "install failed"; exit 1; }
+export PATH="$PWD/$VENV/bin:$PATH"; case "$VENV" in /*) export PATH="$VENV/bin:$PATH";; esac
+export PYTHONWARNINGS=ignore
+echo "== environment: $(python -c 'import torch, torchvision, nbdev; print("python", __import__("sys").version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__, "nbdev", nbdev.__version__)')"
+
+fail=0
+snapshot() { find nbs synthfg README.md -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.md' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha1sum; }
+before=$(snapshot)
+nbdev_clean >/dev/null 2>&1
+after_clean=$(snapshot)
+if [ "$before" != "$after_clean" ]; then
+  echo "FAIL  notebooks are not clean: nbdev_clean changed:"; diff <(echo "$before") <(echo "$after_clean") | sed -n 's/^> [0-9a-f]*  /      /p'
+  fail=1
+else echo "ok    notebooks are clean (nbdev_clean changes nothing)"; fi
+nbdev_export >/dev/null 2>&1
+after_export=$(snapshot)
+if [ "$after_clean" != "$after_export" ]; then
+  echo "FAIL  library out of sync with the notebooks: nbdev_export changed:"; diff <(echo "$after_clean") <(echo "$after_export") | sed -n 's/^> [0-9a-f]*  /      /p'
+  fail=1
+else echo "ok    library in sync with the notebooks (nbdev_export changes nothing)"; fi
+if python tools/make_readme.py --check; then echo "ok    README.md generated from nbs/index.ipynb"; else fail=1; fi
+
+echo "== notebooks as tests (nbdev_test, one process per notebook; skipped flags: those in settings.ini tst_flags minus FLAGS='${FLAGS:-}')"
+python tools/run_tests.py --flags "${FLAGS:-}" || fail=1
+
+echo "== docs check (nbdev proc_nbs + nbconvert HTML + headless Chromium)"
+python tools/docs_check.py || fail=1
+
+echo "== total wall time $((SECONDS - t0)) s"
+exit $fail
