@@ -86,28 +86,33 @@ def retrieval_metrics(feats, labels, ks=(1, 5), chunk_size:int=1024):
     _check_pairs(feats, labels, 'retrieval_metrics')
     N = len(feats)
     if N < 2: raise ValueError(f"retrieval_metrics: need at least 2 items, got {N}")
+    if not torch.isfinite(feats).all(): raise ValueError("retrieval_metrics: features contain NaN or inf")
     ks = tuple(int(k) for k in ks)
     if any(k < 1 for k in ks): raise ValueError(f"retrieval_metrics: ks must be >= 1, got {ks}")
     if chunk_size < 1: raise ValueError(f"retrieval_metrics: chunk_size must be >= 1, got {chunk_size}")
-    v = F.normalize(feats, dim=1)
+    v, ninf = F.normalize(feats, dim=1), -float('inf')
     hits = {k: 0 for k in ks}
     ap_sum, n_ap = 0.0, 0
-    pos = torch.arange(1, N, dtype=torch.float32)        # ranks 1..N-1
     for s in range(0, N, chunk_size):
-        q = v[s:s+chunk_size]; c = len(q)
-        sim = q @ v.T
-        sim[torch.arange(c), torch.arange(s, s + c)] = -float('inf')   # leave the query out
-        order = sim.argsort(dim=1, descending=True)[:, :N-1]           # self is last: drop it
-        del sim
-        rel = labels[order] == labels[s:s+c, None]                     # (c, N-1) bool
-        del order
-        for k in ks: hits[k] += rel[:, :k].any(1).sum().item()
+        q = v[s:s+chunk_size]; c = len(q); ar = torch.arange(c)
+        sim = q @ v.T                                             # (c, N) cosine similarities
+        sim[ar, ar + s] = ninf                                    # leave the query out
+        rel = labels[None, :] == labels[s:s+c, None]              # (c, N) relevance
+        rel[ar, ar + s] = False
         R = rel.sum(1)
-        cum = rel.cumsum(1, dtype=torch.int32)
-        ap = (cum.float().div_(pos) * rel).sum(1)
+        srt = torch.from_numpy(np.sort(sim.numpy(), axis=1))     # ascending values of each row
+        Rmax = max(int(R.max()), 1)
+        rs = torch.where(rel, sim, ninf).topk(Rmax, dim=1).values.flip(1).contiguous()  # relevant sims, ascending
+        del sim, rel
+        valid = rs > ninf                                         # padding of rows with R < Rmax
+        n_rel_ge = Rmax - torch.searchsorted(rs, rs, side='left')  # relevant items with s_i >= s_j
+        n_all_ge = N - torch.searchsorted(srt, rs, side='left')    # all items with s_i >= s_j (rank of j)
+        del srt
+        ap = torch.where(valid, n_rel_ge.double() / n_all_ge.clamp(min=1), 0.).sum(1)
         has = R > 0
         ap_sum += (ap[has] / R[has]).sum().item(); n_ap += int(has.sum())
-        del rel, cum
+        best = n_all_ge[:, -1]                                    # rank of the most similar relevant item
+        for k in ks: hits[k] += int(((best <= k) & has).sum())
     out = {f'rank{k}': 100.0 * hits[k] / N for k in ks}
     out['map'] = 100.0 * ap_sum / n_ap if n_ap else float('nan')
     out.update(n_queries=N, n_no_relevant=N - n_ap)
