@@ -15,7 +15,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV" || exit 1
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1
-"$VENV/bin/python" -m pip install -q -e ".[dev]" || { echo "install failed"; exit 1; }
+"$VENV/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location'
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "FAIL  pip install -e .[dev] failed"; exit 1; }
 export PATH="$PWD/$VENV/bin:$PATH"; case "$VENV" in /*) export PATH="$VENV/bin:$PATH";; esac
 export PYTHONWARNINGS=ignore
 echo "== environment: $(python -c 'import torch, torchvision, nbdev; print("python", __import__("sys").version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__, "nbdev", nbdev.__version__)')"
