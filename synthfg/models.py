@@ -53,7 +53,7 @@ def _imagenet_weights(arch, weights):
     if isinstance(weights, enum): return weights
     name = IMAGENET_DEFAULT if str(weights).lower() == 'imagenet' else str(weights).upper()
     if name not in enum.__members__:
-        raise ValueError(f"unknown weights {weights!r} for {arch}: known {['imagenet'] + list(enum.__members__)}")
+        raise ValueError(f"unknown weights {weights!r} for {arch}: known {['imagenet'] + [w.name for w in enum]}")
     return enum[name]
 
 def download_imagenet_state_dict(w):
@@ -95,8 +95,8 @@ def make_backbone(arch='resnet18', weights=None, small_stem=False):
         m.maxpool = nn.Identity()
     m.fc = nn.Identity()
     if weights is None: return m, n
-    if isinstance(weights, (str, Path)) and (str(weights).lower() == 'imagenet' or str(weights).upper() in ARCHS[arch][1].__members__) \
-       or isinstance(weights, torchvision.models.WeightsEnum):
+    is_name = isinstance(weights, str) and (weights.lower() == 'imagenet' or weights.upper().startswith('IMAGENET1K_'))
+    if (is_name and not Path(weights).exists()) or isinstance(weights, torchvision.models.WeightsEnum):
         w = _imagenet_weights(arch, weights)
         _load_into(m, clean_state_dict(download_imagenet_state_dict(w)), f"torchvision {type(w).__name__}.{w.name}", small_stem)
     elif isinstance(weights, (str, Path)):
