@@ -402,11 +402,11 @@ class SyntheticFG(Dataset):
         return f"SyntheticFG({self.split}: {len(self)} images, {self.n_classes} classes, {self.img_size}px, seed={self.seed})"
 
 # %% ../nbs/00_data.ipynb
-def show_images(imgs, titles=None, ncols=8, size=1.3, suptitle=None):
+def show_images(imgs, titles=None, ncols=8, size=1.3, suptitle=None, dpi=64):
     "Grid of PIL images or (3,H,W) tensors in [0,1] with optional titles; returns the figure."
     import matplotlib.pyplot as plt
     imgs = list(imgs); nrows = max(1, math.ceil(len(imgs) / ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False, dpi=dpi)
     for k, ax in enumerate(axs.flat):
         ax.axis('off')
         if k >= len(imgs): continue
@@ -418,14 +418,14 @@ def show_images(imgs, titles=None, ncols=8, size=1.3, suptitle=None):
     fig.tight_layout()
     return fig
 
-def show_samples(ds, n_per_class=6, max_classes=10, ncols=None, seed=0, size=1.3):
+def show_samples(ds, n_per_class=6, max_classes=10, ncols=None, seed=0, size=1.3, dpi=64):
     "Show `n_per_class` random images of each of the first `max_classes` classes of a labelled dataset."
     rng = np.random.default_rng(seed); t = np.asarray(ds.targets); imgs, titles = [], []
     for c in range(min(max_classes, len(ds.classes))):
         idx = np.flatnonzero(t == c)
         for i in rng.choice(idx, min(n_per_class, len(idx)), replace=False):
             imgs.append(ds[int(i)][0]); titles.append(str(ds.classes[c])[:14])
-    return show_images(imgs, titles, ncols=ncols or n_per_class, size=size)
+    return show_images(imgs, titles, ncols=ncols or n_per_class, size=size, dpi=dpi)
 
 # %% ../nbs/00_data.ipynb
 def blur_kernel_size(img_size):
