@@ -42,7 +42,7 @@ echo "== notebooks as tests (nbdev_test, one process per notebook; skipped flags
 python tools/run_tests.py --flags "${FLAGS:-}" || fail=1
 
 echo "== docs check (nbdev proc_nbs + nbconvert HTML + headless Chromium)"
-python tools/docs_check.py || fail=1
+python tools/docs_check.py ${DOCS_REQUIRE_BROWSER:+--require-browser} || fail=1
 
 echo "== total wall time $((SECONDS - t0)) s"
 exit $fail
