@@ -13,7 +13,6 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'SPLITS', 'PAPER_SIZES',
 # %% ../nbs/00_data.ipynb
 import csv
 import colorsys
-import itertools
 import math
 import os
 import warnings
@@ -264,7 +263,10 @@ def gtsrb(root, split='train', *, subset=False, seed=0, balanced=False, download
     ds = ImageList(base._samples, classes, name='gtsrb', skip_bad=skip_bad, transform=transform, base=base)
     if subset is False or subset is None: return ds
     n = PAPER_SIZES['gtsrb'][SPLITS.index(split)] if subset is True else int(subset)
-    return LabeledSubset(ds, stratified_subset(ds.targets, min(n, len(ds)), seed=seed, balanced=balanced))
+    if n > len(ds):
+        warnings.warn(f"gtsrb: subset of {n} requested but the {split} split has only {len(ds)} images; using all of them")
+        n = len(ds)
+    return LabeledSubset(ds, stratified_subset(ds.targets, n, seed=seed, balanced=balanced))
 
 # %% ../nbs/00_data.ipynb
 ISIC_CLASSES = ['nevus', 'melanoma', 'seborrheic_keratosis']
@@ -319,7 +321,7 @@ def image_folder(root, split='train', *, skip_bad=False, transform=None):
     return ImageList(base.samples, base.classes, name='folder', skip_bad=skip_bad, transform=transform, base=base)
 
 # %% ../nbs/00_data.ipynb
-def glyph_patterns(n, grid=3, min_dist=3, seed=1234, max_tries=20000):
+def glyph_patterns(n, grid=3, min_dist=3, seed=1234, max_tries=4000):
     "`n` fixed boolean `grid`x`grid` patterns, pairwise >= `min_dist` cells apart, also against mirror images."
     rng = np.random.default_rng(seed)
     cells = grid * grid
