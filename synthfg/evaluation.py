@@ -74,7 +74,8 @@ def extract_features(encoder:nn.Module, # maps images (B,3,H,W) -> pooled featur
 def knn_top1(train_feats, train_labels, test_feats, test_labels, k:int=20, tau:float=0.07, chunk_size:int=1024):
     "Weighted kNN top-1 accuracy in percent (votes $\\exp(\\cos/\\tau)$ of the `k` nearest training features)."
     train_feats, test_feats = _as_tensor(train_feats, torch.float32), _as_tensor(test_feats, torch.float32)
-    train_labels, test_labels = _as_tensor(train_labels, torch.int64), _as_tensor(test_labels, torch.int64)
+    train_labels = _as_tensor(train_labels, torch.int64).to(train_feats.device)
+    test_labels = _as_tensor(test_labels, torch.int64).to(test_feats.device)
     _check_pairs(train_feats, train_labels, 'knn_top1 train'); _check_pairs(test_feats, test_labels, 'knn_top1 test')
     if train_feats.shape[1] != test_feats.shape[1]:
         raise ValueError(f"knn_top1: train features have dim {train_feats.shape[1]}, test features {test_feats.shape[1]}")
@@ -85,7 +86,7 @@ def knn_top1(train_feats, train_labels, test_feats, test_labels, k:int=20, tau:f
     correct = 0
     for s in range(0, len(te), chunk_size):
         sim, idx = (te[s:s+chunk_size] @ tr.T).topk(k, dim=1)
-        votes = torch.zeros(len(sim), C).scatter_add_(1, train_labels[idx], (sim / tau).exp())
+        votes = torch.zeros(len(sim), C, device=sim.device).scatter_add_(1, train_labels[idx], (sim / tau).exp())
         correct += (votes.argmax(1) == test_labels[s:s+chunk_size]).sum().item()
     return 100.0 * correct / len(te)
 
@@ -93,7 +94,8 @@ def knn_top1(train_feats, train_labels, test_feats, test_labels, k:int=20, tau:f
 @torch.no_grad()
 def retrieval_metrics(feats, labels, ks=(1, 5), chunk_size:int=1024):
     "Leave-one-out cosine retrieval over `feats`: dict with `rank{k}` (%) for each k, `map` (%), counts."
-    feats, labels = _as_tensor(feats, torch.float32), _as_tensor(labels, torch.int64)
+    feats = _as_tensor(feats, torch.float32)
+    labels = _as_tensor(labels, torch.int64).to(feats.device)
     _check_pairs(feats, labels, 'retrieval_metrics')
     N = len(feats)
     if N < 2: raise ValueError(f"retrieval_metrics: need at least 2 items, got {N}")
@@ -105,13 +107,14 @@ def retrieval_metrics(feats, labels, ks=(1, 5), chunk_size:int=1024):
     hits = {k: 0 for k in ks}
     ap_sum, n_ap = 0.0, 0
     for s in range(0, N, chunk_size):
-        q = v[s:s+chunk_size]; c = len(q); ar = torch.arange(c)
+        q = v[s:s+chunk_size]; c = len(q); ar = torch.arange(c, device=v.device)
         sim = q @ v.T                                             # (c, N) cosine similarities
         sim[ar, ar + s] = ninf                                    # leave the query out
         rel = labels[None, :] == labels[s:s+c, None]              # (c, N) relevance
         rel[ar, ar + s] = False
         R = rel.sum(1)
-        srt = torch.from_numpy(np.sort(sim.numpy(), axis=1))     # ascending values of each row
+        srt = (torch.from_numpy(np.sort(sim.numpy(), axis=1)) if sim.device.type == 'cpu'   # ascending values
+               else sim.sort(dim=1).values)                                             # of each row
         Rmax = max(int(R.max()), 1)
         rs = torch.where(rel, sim, ninf).topk(Rmax, dim=1).values.flip(1).contiguous()  # relevant sims, ascending
         del sim, rel
@@ -179,8 +182,8 @@ def linear_eval_fast(train_feats, train_labels, test_feats, test_labels, *, labe
                      feat_norm:str='standardize', l2_grid=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1), val_frac:float=0.2,
                      max_iter:int=500, tol:float=1e-6):
     "Fast linear probe: LBFGS logistic regression on cached features, λ picked on a stratified val split."
-    train_feats, test_feats = _as_tensor(train_feats, torch.float32), _as_tensor(test_feats, torch.float32)
-    train_labels, test_labels = _as_tensor(train_labels, torch.int64), _as_tensor(test_labels, torch.int64)
+    train_feats, test_feats = _as_tensor(train_feats, torch.float32).cpu(), _as_tensor(test_feats, torch.float32).cpu()
+    train_labels, test_labels = _as_tensor(train_labels, torch.int64).cpu(), _as_tensor(test_labels, torch.int64).cpu()
     _check_pairs(train_feats, train_labels, 'linear_eval_fast train')
     _check_pairs(test_feats, test_labels, 'linear_eval_fast test')
     if train_feats.shape[1] != test_feats.shape[1]:
