@@ -51,6 +51,8 @@ def main():
     import torch
     print(f"retrieval_metrics benchmark: n={a.dim}, {a.classes} classes, torch {torch.__version__}, "
           f"{a.threads} threads, CPU; memory = peak RSS delta of the call (ru_maxrss - RSS before), fresh process per row")
+    print(f"load average at start (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs "
+          "(timings on a shared machine scale with it)")
     hdr = f"{'N':>7} {'chunk':>6} {'time (s)':>9} {'peak delta (MiB)':>17} {'inputs (MiB)':>13} {'NxN fp32 (MiB)':>15} {'rank1':>7} {'rank5':>7} {'mAP':>7}"
     print(hdr); print('-' * len(hdr))
     for N in a.sizes:
@@ -60,7 +62,8 @@ def main():
             if out.returncode: sys.exit(f"child N={N} chunk={c} failed:\n{out.stderr}")
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{N:>7} {c:>6} {r['time_s']:>9.2f} {r['peak_delta_mb']:>17.0f} {r['inputs_mb']:>13.0f} "
-                  f"{N * N * 4 / 2**20:>15.0f} {r['rank1']:>7.2f} {r['rank5']:>7.2f} {r['map']:>7.2f}")
+                  f"{N * N * 4 / 2**20:>15.0f} {r['rank1']:>7.2f} {r['rank5']:>7.2f} {r['map']:>7.2f}", flush=True)
+    print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == '__main__':

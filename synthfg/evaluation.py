@@ -61,7 +61,10 @@ def extract_features(encoder:nn.Module, # maps images (B,3,H,W) -> pooled featur
     dl = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers, drop_last=False)
     fs, ys = [], []
     try:
-        for x, y in dl:
+        for batch in dl:
+            if len(batch) != 2: raise ValueError(f"extract_features: the dataset must yield (image, label) pairs, got "
+                                                 f"{len(batch)} fields per item (wrap it, e.g. with plain_dataset)")
+            x, y = batch
             v = encoder(x.to(device))
             if v.ndim != 2: raise ValueError(f"extract_features: the encoder must return (B, n) pooled features, "
                                              f"got shape {tuple(v.shape)}")
