@@ -404,6 +404,7 @@ def eval_checkpoint(ckpt, dataset:str=None, data_root=None, out=None, protocol:s
         raise ValueError(f"unknown protocol {protocol!r}; choose from {tuple(_CLI_PROTOCOLS)}")
     if isinstance(fracs, str): fracs = [float(f) for f in fracs.split(',') if f.strip()]
     fracs = [_check_frac(f, 'label fraction') for f in fracs]
+    if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
     from synthfg.trainer import load_encoder      # here, not at import time: trainer imports this module
     encoder, cfg = load_encoder(ckpt)
     dataset = dataset or getattr(cfg, 'dataset', None)
@@ -430,7 +431,7 @@ def _synthfg_eval(ckpt:str=None, # checkpoint written by synthfg_train (RUN/chec
                   out:str=None, # metrics JSON path (default: RUN/metrics_{protocol}.json)
                   protocol:str='fast', # linear evaluation protocol: fast, faithful or both
                   img_size:int=None, # image size (default: the checkpoint's cfg)
-                  device:str='cpu', # torch device
+                  device:str='cpu', # torch device (auto: cuda if available)
                   fracs:str='1.0,0.5,0.2', # label fractions, comma separated
                   epochs:int=100, # epochs of the faithful protocol
                   batch_size:int=256, # feature-extraction batch size
@@ -438,7 +439,7 @@ def _synthfg_eval(ckpt:str=None, # checkpoint written by synthfg_train (RUN/chec
                   seed:int=0, # seed of label subsets and splits
                   no_cache:store_true=False, # do not read/write RUN/features/*.pt
                   verbose:store_true=False): # print progress
-    "Evaluate a synthfg checkpoint: linear top-1 (100/50/20 % labels), retrieval rank-1/5 + mAP, kNN top-1."
+    "Evaluate a synthfg checkpoint: linear top-1 (100/50/20 % labels), retrieval rank-1/5 + mAP, kNN top-1. Option names may use - or _ (--data-root)."
     if out is None: out = (Path(ckpt) if Path(ckpt).is_dir() else Path(ckpt).parent)/f"metrics_{protocol}.json"
     m = eval_checkpoint(ckpt, dataset, data_root, out, protocol, img_size, device, fracs, epochs, batch_size,
                         workers, seed, cache=not no_cache, verbose=verbose)
