@@ -22,7 +22,7 @@ import yaml
 from fastcore.script import Param, anno_parser, store_true
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import DATASETS, SSLDataset, make_dataset, plain_transform
 from .decoder import Decoder
@@ -520,6 +520,7 @@ def _cli(dataset:Param("dataset", str, choices=list(DATASETS))=None,
          no_synth:Param("train the plain base method (default: the paper's method on top of it)", store_true)=False,
          perturb:Param("feature perturbation: Grad-CAM (Sec. 3.3), low variance (Sec. 3.4) or both", str, choices=list(PERTURB_MODES))=None,
          arch:Param("backbone", str, choices=list(ARCHS))=None,
+         small_stem:Param("3x3 stride-1 stem without max-pool; auto: for images <= 64 px", str, choices=['auto', 'on', 'off'])=None,
          weights:Param("backbone init: none | imagenet | PATH of a state_dict", str)=None,
          img_size:Param("image size (a multiple of 32 with synthesized pairs)", int)=None,
          epochs:Param("joint-training epochs (stage 2) [100]", int)=None,
@@ -564,6 +565,7 @@ def config_from_args(args):
     upd = {_CLI_TO_CFG.get(k, k): v for k, v in args.items()
            if v is not None and k not in ('no_synth', 'compile', 'no_progress', 'resume', 'config')}
     if upd.get('weights', '').lower() == 'none': upd['weights'] = None
+    if 'small_stem' in upd: upd['small_stem'] = {'auto': 'auto', 'on': True, 'off': False}[upd['small_stem']]
     if args['no_synth']: upd['synth'] = False
     if args['compile']: upd['compile'] = True
     if args['no_progress']: upd['progress'] = False
@@ -586,4 +588,4 @@ def synthfg_train(argv=None):
         print(f"run folder: {res['run']} ({res['global_step']} steps, {res['time_s']:.0f} s)")
         if res['stopped_early']: print(f"stopped after max_steps={cfg.max_steps}; continue with --resume {res['run']}")
         if res['last']: print(f"last: {_fmt(res['last'])}\nbest: {_fmt(res['best'])}")
-    return res
+        print(f"metrics: {Path(res['run'])/'final_metrics.json'}")
