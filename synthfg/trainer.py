@@ -76,7 +76,7 @@ class Config:
     # runtime
     out: str|None = None                # run folder (None: runs/<dataset>_<method>[_synth]_<time>)
     seed: int = 0
-    workers: int = 4
+    workers: int = 4                    # DataLoader workers per process (at most the number of usable CPUs)
     device: str = 'auto'                # 'auto' | 'cpu' | 'cuda' | 'cuda:N'
     amp: str = 'none'                   # 'none' | 'bf16' | 'fp16' (fp16 uses a GradScaler)
     channels_last: bool = True          # on GPU only
@@ -363,6 +363,7 @@ def _train(cfg, resume, rank, world, device):
     if cl: model = model.to(memory_format=torch.channels_last)
     ds = SeededItems(build_data(cfg), cfg.seed)
     b = cfg.batch_size // world
+    n_workers = min(cfg.workers, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
     spe = (len(ds) // world) // b
     try: model.validate_batch(b, world)
     except ValueError as e: raise ConfigError(str(e)) from None
@@ -453,7 +454,7 @@ def _train(cfg, resume, rank, world, device):
                     pos.update(stage=stage, epoch=epoch, step=start)
                     ds.set_key(stage, epoch)
                     batches = epoch_batches(len(ds), cfg.batch_size, epoch, cfg.seed, rank, world, start)
-                    dl = DataLoader(ds, batch_sampler=batches, num_workers=cfg.workers, pin_memory=cuda,
+                    dl = DataLoader(ds, batch_sampler=batches, num_workers=n_workers, pin_memory=cuda,
                                     generator=torch.Generator().manual_seed(cfg.seed + epoch))
                     model.train()
                     lr = optim.param_groups[0]['lr']
@@ -474,11 +475,12 @@ def _train(cfg, resume, rank, world, device):
                         pos['step'] += 1; pos['global_step'] += 1; n_img += b * world
                         ips = n_img / max(time.time() - t0, 1e-9)
                         bar.update(1); bar.set_postfix({k: f'{v:.3f}' for k, v in terms.items()} | {'img/s': f'{ips:.0f}'})
-                        if pos['global_step'] % cfg.log_every == 0 or pos['step'] == spe:
+                        last = cfg.max_steps and pos['global_step'] >= cfg.max_steps
+                        if pos['global_step'] % cfg.log_every == 0 or pos['step'] == spe or last:
                             record({'kind': 'train', 'stage': stage, 'epoch': epoch, 'step': pos['step'],
                                     'global_step': pos['global_step'], 'lr': lr, **terms, 'img_per_s': ips,
                                     'time': time.time() - t_start})
-                        if cfg.max_steps and pos['global_step'] >= cfg.max_steps:
+                        if last:
                             stopped = True; checkpoint(); break
                         if cfg.ckpt_every and pos['global_step'] % cfg.ckpt_every == 0: checkpoint()
                     bar.close()
@@ -588,4 +590,4 @@ def synthfg_train(argv=None):
         print(f"run folder: {res['run']} ({res['global_step']} steps, {res['time_s']:.0f} s)")
         if res['stopped_early']: print(f"stopped after max_steps={cfg.max_steps}; continue with --resume {res['run']}")
         if res['last']: print(f"last: {_fmt(res['last'])}\nbest: {_fmt(res['best'])}")
-        print(f"metrics: {Path(res['run'])/'final_metrics.json'}")
+        else: print(f"metrics: {Path(res['run'])/'final_metrics.json'}")
