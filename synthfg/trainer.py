@@ -562,7 +562,9 @@ def cli_parser():
 def config_from_args(args):
     "The Config of parsed `synthfg_train` arguments (a dict): base config + the flags that were given."
     if args['config']: cfg = Config.from_yaml(args['config'])
-    elif args['resume']: cfg = Config.from_dict(load_checkpoint(args['resume'])['config'], what=f"config stored in {args['resume']}")
+    elif args['resume']:     # the stored config, minus its max_steps (an interruption, not part of the run)
+        cfg = Config.from_dict(load_checkpoint(args['resume'])['config'], what=f"config stored in {args['resume']}")
+        cfg = dataclasses.replace(cfg, max_steps=None)
     else: cfg = Config()
     upd = {_CLI_TO_CFG.get(k, k): v for k, v in args.items()
            if v is not None and k not in ('no_synth', 'compile', 'no_progress', 'resume', 'config')}
