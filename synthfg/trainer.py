@@ -591,5 +591,6 @@ def synthfg_train(argv=None):
     if int(os.environ.get('RANK', 0)) == 0:
         print(f"run folder: {res['run']} ({res['global_step']} steps, {res['time_s']:.0f} s)")
         if res['stopped_early']: print(f"stopped after max_steps={cfg.max_steps}; continue with --resume {res['run']}")
-        if res['last']: print(f"last: {_fmt(res['last'])}\nbest: {_fmt(res['best'])}")
-        else: print(f"metrics: {Path(res['run'])/'final_metrics.json'}")
+        else:
+            if res['last']: print(f"last: {_fmt(res['last'])}\nbest: {_fmt(res['best'])}")
+            print(f"metrics: {Path(res['run'])/'final_metrics.json'}")
