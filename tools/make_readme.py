@@ -21,6 +21,7 @@ def readme_text():
     with tempfile.TemporaryDirectory() as d:
         write_nb(nb, Path(d)/'index.ipynb')
         nb = nbformat.read(Path(d)/'index.ipynb', as_version=4)
+    nb.metadata['language_info'] = {'name': 'python'}  # code blocks fenced as ```python
     body, _ = MarkdownExporter(exclude_output_prompt=True, exclude_input_prompt=True).from_notebook_node(nb)
     import re, warnings, yaml
     m = re.match(r'\s*---\n(.*?)\n---\n', body, re.S)  # Quarto front matter -> title and summary, as nbdev_readme shows them
