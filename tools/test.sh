@@ -3,6 +3,7 @@
 #   bash tools/test.sh                     # uses/creates ./.venv
 #   VENV=/tmp/x/venv bash tools/test.sh    # a fresh environment elsewhere (what .ci/run does)
 #   FLAGS="slow" bash tools/test.sh        # also run the cells flagged `slow` (minutes, needs ../shared/data)
+#   SKIP_INSTALL=1 bash tools/test.sh      # skip the pip install step (environment already set up)
 # Steps: install synthfg[dev] -> notebooks clean? -> library in sync with notebooks? -> README in sync?
 #        -> every notebook as a test (per-notebook table, closing "N passed, N failed") -> docs check.
 set -uo pipefail
@@ -14,9 +15,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -c 'import sys; assert sys.version_info >= (3, 10), "synthfg needs Python 3.10+"' || exit 1
   "$PY" -m venv "$VENV" || exit 1
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1
-"$VENV/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location'
-[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "FAIL  pip install -e .[dev] failed"; exit 1; }
+if [ -z "${SKIP_INSTALL:-}" ]; then   # SKIP_INSTALL=1: use an already set-up VENV as it is
+  log=$(mktemp)
+  "$VENV/bin/python" -m pip install -q --upgrade pip >"$log" 2>&1
+  "$VENV/bin/python" -m pip install -e ".[dev]" >"$log" 2>&1 || { tail -40 "$log"; echo "FAIL  pip install -e .[dev] failed"; exit 1; }
+  rm -f "$log"
+fi
 export PATH="$PWD/$VENV/bin:$PATH"; case "$VENV" in /*) export PATH="$VENV/bin:$PATH";; esac
 export PYTHONWARNINGS=ignore
 echo "== environment: $(python -c 'import torch, torchvision, nbdev; print("python", __import__("sys").version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__, "nbdev", nbdev.__version__)')"
