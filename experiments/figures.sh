@@ -47,18 +47,20 @@ run() {  # run NAME CONFIG FLAGS...: skip finished runs, resume interrupted ones
   echo "$name $(( $(date +%s) - t0 )) s" | tee -a "$RUNS/logs/walltimes.txt"
 }
 
-queue_a() {   # Fig. 2 (GTSRB panel), Fig. 3 (MoCo v2 row pair), Fig. 4 (GTSRB), Fig. 5
+queue_a() {   # Fig. 2 (GTSRB panel), Fig. 3 (MoCo v2 rows), Fig. 4 (GTSRB), Fig. 5 (dashed lines)
   run gtsrb_mocov2      "$RUNS/gtsrb.yaml" --method mocov2 --no-synth
   run gtsrb_mocov2_ours "$RUNS/gtsrb.yaml" --method mocov2
-  for a in 0.5 1.0 2.0; do
-    run gtsrb_mocov2_lr_alpha$a "$RUNS/gtsrb.yaml" --method mocov2 --nu 0 --alpha $a
-  done
 }
-queue_b() {   # Fig. 3 (SimSiam row pair), Fig. 2 + Fig. 4 (flowers12 panels)
+queue_b() {   # Fig. 3 (SimSiam rows)
   run gtsrb_simsiam      "$RUNS/gtsrb.yaml" --method simsiam --no-synth
   run gtsrb_simsiam_ours "$RUNS/gtsrb.yaml" --method simsiam
+}
+alpha_run() { run gtsrb_mocov2_lr_alpha$1 "$RUNS/gtsrb.yaml" --method mocov2 --nu 0 --alpha $1; }
+queue_c() { alpha_run 0.5; alpha_run 2.0; }          # Fig. 5: L_C + alpha L_R (nu = 0)
+queue_d() {   # Fig. 2 + Fig. 4 (flowers12 panels), Fig. 5 (third alpha)
   run flowers_mocov2      "$RUNS/flowers.yaml" --method mocov2 --no-synth
+  alpha_run 1.0
   run flowers_mocov2_ours "$RUNS/flowers.yaml" --method mocov2
 }
-if [ "${SERIAL:-0}" = 1 ]; then queue_a; queue_b
-else queue_a & queue_b & wait; fi
+if [ "${SERIAL:-0}" = 1 ]; then queue_a; queue_b; queue_c; queue_d
+else queue_a & queue_b & queue_c & queue_d & wait; fi   # 4 single-threaded processes in parallel

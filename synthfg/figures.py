@@ -93,6 +93,10 @@ def run_features(run, split='train', max_items=None, batch_size=256, data_root=N
     return f, y, cfg
 
 # %% ../nbs/09_figures.ipynb
+def _suptitle(fig, text, pad=0.1):
+    "A (multi-line) figure title placed above the axes (in inches), for `bbox_inches='tight'` saving and inline display."
+    fig.suptitle(text, fontsize=10, va='bottom', y=1 + pad / fig.get_figheight())
+
 def _kde(ax, vals, color, vertical=False):
     if np.ptp(vals) <= 1e-12: return
     with warnings.catch_warnings():
@@ -126,7 +130,7 @@ def fig2_variance_dims(runs, split='train', classes=None, max_items=None, exclud
         ax.legend(fontsize=7, loc='best')
         for a_ in (ax_x, ax_y): a_.axis('off')
         ax_x.set_title(f"{label}\n{cfg.dataset} {split}, {len(y)} images", fontsize=9)
-    fig.suptitle(caption or "Fig. 2: features along the dimensions of minimal / maximal variance", fontsize=10)
+    _suptitle(fig, caption or "Fig. 2: features along the dimensions of minimal / maximal variance", pad=0.0)
     if fname: fig.savefig(fname, dpi=100, bbox_inches='tight')
     return fig
 
@@ -206,8 +210,8 @@ def fig3_gradcam(runs, n_images=6, split='test', seed=0, indices=None, layer='la
     for i, lab in enumerate(['image'] + list(runs)):
         axs[i, 0].set_ylabel(lab, fontsize=8, rotation=0, ha='right', va='center')
     for a in axs.flat: a.set_xticks([]); a.set_yticks([])
-    fig.suptitle(caption or f"Fig. 3: Grad-CAM of the SSL loss at {layer} ({c0.dataset} {split})", fontsize=10)
     fig.tight_layout()
+    _suptitle(fig, caption or f"Fig. 3: Grad-CAM of the SSL loss at {layer} ({c0.dataset} {split})")
     if fname: fig.savefig(fname, dpi=100, bbox_inches='tight')
     return fig
 
@@ -230,7 +234,7 @@ def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_r
     it = model.intermediates
     return x, it['x_hat'], it['x_hat_p'], list(indices)
 
-def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, caption=None, fname=None):
+def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, caption=None, fname=None, dpi=100):
     "Fig. 4: per run (dataset) three rows: original, generated $\\hat{x}$, perturbed $\\hat{x}_p$."
     runs = as_run_dict(runs)
     fig, axs = plt.subplots(3 * len(runs), n_images, figsize=(size * n_images + 1.4, size * 3 * len(runs)), squeeze=False)
@@ -239,11 +243,11 @@ def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, capt
         for k, (t, name) in enumerate(((x, 'original'), (xh, '$\\hat{x}$'), (xp, '$\\hat{x}_p$'))):
             im = denormalize(t).clamp(0, 1).permute(0, 2, 3, 1).numpy()
             for j in range(n_images):
-                a = axs[3 * r + k, j]; a.imshow(im[j]); a.set_xticks([]); a.set_yticks([])
+                a = axs[3 * r + k, j]; a.imshow(im[j], interpolation='nearest'); a.set_xticks([]); a.set_yticks([])
             axs[3 * r + k, 0].set_ylabel(f"{label}\n{name}" if k == 0 else name, fontsize=8)
-    fig.suptitle(caption or "Fig. 4: generated data pairs", fontsize=10)
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=100, bbox_inches='tight')
+    _suptitle(fig, caption or "Fig. 4: generated data pairs")
+    if fname: fig.savefig(fname, dpi=dpi, bbox_inches='tight')
     return fig
 
 # %% ../nbs/09_figures.ipynb
