@@ -234,17 +234,24 @@ def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_r
     it = model.intermediates
     return x, it['x_hat'], it['x_hat_p'], list(indices)
 
-def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, caption=None, fname=None, dpi=100):
-    "Fig. 4: per run (dataset) three rows: original, generated $\\hat{x}$, perturbed $\\hat{x}_p$."
+def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff=False, caption=None, fname=None, dpi=100):
+    "Fig. 4: per run (dataset) rows original, generated $\\hat{x}$, perturbed $\\hat{x}_p$ (+ amplified $|\\hat{x}_p-\\hat{x}|$ if `diff`)."
     runs = as_run_dict(runs)
-    fig, axs = plt.subplots(3 * len(runs), n_images, figsize=(size * n_images + 1.4, size * 3 * len(runs)), squeeze=False)
+    nr = 4 if diff else 3
+    fig, axs = plt.subplots(nr * len(runs), n_images, figsize=(size * n_images + 1.4, size * nr * len(runs)), squeeze=False)
     for r, (label, run) in enumerate(runs.items()):
         x, xh, xp, idx = generated_pairs(run, n_images, split, seed)
-        for k, (t, name) in enumerate(((x, 'original'), (xh, '$\\hat{x}$'), (xp, '$\\hat{x}_p$'))):
-            im = denormalize(t).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        ims = [denormalize(t).clamp(0, 1) for t in (x, xh, xp)]
+        rows = [(ims[0], 'original'), (ims[1], '$\\hat{x}$'), (ims[2], '$\\hat{x}_p$')]
+        if diff:
+            d = (ims[2] - ims[1]).abs().amax(1, keepdim=True)
+            k = 1 / max(float(d.max()), 1e-12)
+            rows.append(((d * k).expand(-1, 3, -1, -1), f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x{k:.0f}, max {float(d.max()):.3f})'))
+        for k_, (t, name) in enumerate(rows):
+            im = t.permute(0, 2, 3, 1).numpy()
             for j in range(n_images):
-                a = axs[3 * r + k, j]; a.imshow(im[j], interpolation='nearest'); a.set_xticks([]); a.set_yticks([])
-            axs[3 * r + k, 0].set_ylabel(f"{label}\n{name}" if k == 0 else name, fontsize=8)
+                a = axs[nr * r + k_, j]; a.imshow(im[j], interpolation='nearest'); a.set_xticks([]); a.set_yticks([])
+            axs[nr * r + k_, 0].set_ylabel(f"{label}\n{name}" if k_ == 0 else name, fontsize=8)
     fig.tight_layout()
     _suptitle(fig, caption or "Fig. 4: generated data pairs")
     if fname: fig.savefig(fname, dpi=dpi, bbox_inches='tight')
