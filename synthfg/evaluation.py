@@ -6,7 +6,7 @@
 __all__ = ['FEAT_NORMS', 'PROTOCOLS', 'TransformedDataset', 'plain_dataset', 'extract_features', 'knn_top1', 'retrieval_metrics',
            'normalize_features', 'fit_logreg', 'logreg_predict_proba', 'linear_eval_fast', 'feature_cache_key',
            'feature_cache_path', 'cached_features', 'lincls_transforms', 'linear_eval_faithful', 'evaluate_features',
-           'evaluate_encoder', 'eval_checkpoint', 'synthfg_eval']
+           'evaluate_encoder', 'eval_checkpoint', 'synthfg_eval', 'metrics_table']
 
 # %% ../nbs/08_evaluation.ipynb
 import copy, json, math, os, sys
@@ -460,3 +460,19 @@ def synthfg_eval(argv:list=None):
     if args['ckpt'] is None: p.error("--ckpt is required (a checkpoint RUN/checkpoint.pt or its run folder)")
     try: _synthfg_eval(**args)
     except (FileNotFoundError, ValueError, TypeError) as e: p.error(str(e))   # usage + message, exit status 2
+
+# %% ../nbs/08_evaluation.ipynb
+def metrics_table(metrics:dict, fracs=('1.0', '0.5', '0.2'), digits:int=2) -> str:
+    "Markdown table of `{label: metrics dict or list of them (seeds)}` as written by `synthfg_eval`: linear top-1 by label fraction, retrieval, kNN."
+    cols = [(f'linear {float(f):.0%}', lambda m, f=f: m['linear_top1'][f]) for f in fracs] + [
+        ('rank-1', lambda m: m['retrieval_rank1']), ('rank-5', lambda m: m['retrieval_rank5']),
+        ('mAP', lambda m: m['retrieval_map']), ('kNN', lambda m: m['knn_top1'])]
+    def cell(ms, get):
+        try: v = torch.tensor([float(get(m)) for m in ms], dtype=torch.float64)
+        except KeyError as e: raise KeyError(f"metrics_table: a metrics dict has no {e} (label fractions given: {fracs})") from None
+        return f'{v.mean():.{digits}f}' if len(v) == 1 else f'{v.mean():.{digits}f} ± {v.std():.{digits}f}'
+    lines = ['| run | ' + ' | '.join(c for c, _ in cols) + ' |', '|---|' + '---:|' * len(cols)]
+    for label, ms in metrics.items():
+        ms = ms if isinstance(ms, (list, tuple)) else [ms]
+        lines.append(f'| {label} | ' + ' | '.join(cell(ms, get) for _, get in cols) + ' |')
+    return '\n'.join(lines)

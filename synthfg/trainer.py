@@ -518,6 +518,7 @@ def load_encoder(ckpt_path, map_location='cpu'):
 # %% ../nbs/07_trainer.ipynb
 def _cli(dataset:Param("dataset", str, choices=list(DATASETS))=None,
          data_root:Param("dataset folder in the dataset's official layout (not for 'synthetic')", str)=None,
+         dataset_kw:Param("extra dataset options as a YAML mapping, e.g. '{gtsrb_subset: true}' (the paper's GTSRB subset)", str)=None,
          method:Param("base self-supervised method", str, choices=list(METHODS))=None,
          no_synth:Param("train the plain base method (default: the paper's method on top of it)", store_true)=False,
          perturb:Param("feature perturbation: Grad-CAM (Sec. 3.3), low variance (Sec. 3.4) or both", str, choices=list(PERTURB_MODES))=None,
@@ -567,8 +568,12 @@ def config_from_args(args):
         cfg = dataclasses.replace(cfg, max_steps=None)
     else: cfg = Config()
     upd = {_CLI_TO_CFG.get(k, k): v for k, v in args.items()
-           if v is not None and k not in ('no_synth', 'compile', 'no_progress', 'resume', 'config')}
+           if v is not None and k not in ('no_synth', 'compile', 'no_progress', 'resume', 'config', 'pdb', 'xtra')}
     if upd.get('weights', '').lower() == 'none': upd['weights'] = None
+    if 'dataset_kw' in upd:
+        kw = yaml.safe_load(upd['dataset_kw'])
+        if not isinstance(kw, dict): raise ConfigError(f"--dataset-kw must be a YAML mapping such as '{{gtsrb_subset: true}}', got {upd['dataset_kw']!r}")
+        upd['dataset_kw'] = kw
     if 'small_stem' in upd: upd['small_stem'] = {'auto': 'auto', 'on': True, 'off': False}[upd['small_stem']]
     if args['no_synth']: upd['synth'] = False
     if args['compile']: upd['compile'] = True

@@ -35,6 +35,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--out', default='_site_check', help='folder for the rendered HTML (relative to the repo root)')
     ap.add_argument('--pages', nargs='*', default=['index', '09_figures'], help='pages to open in the browser (those that exist)')
+    ap.add_argument('--min-images', nargs='*', default=['index=1', '09_figures=4'], help='PAGE=N: fail if fewer images load')
     ap.add_argument('--require-browser', action='store_true', help='fail if Chromium is not installed (CI sets this)')
     a = ap.parse_args()
     import warnings
@@ -56,6 +57,7 @@ def main():
     out = ROOT/a.out
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
+    if (ROOT/'nbs'/'figures').is_dir(): shutil.copytree(ROOT/'nbs'/'figures', out/'figures')   # images the pages link to
     for nb in nbs:
         p = proc/nb.name
         if not p.exists(): continue
@@ -76,8 +78,9 @@ def main():
             if not html.exists(): continue
             n, bad, shot = browser_check(html, chromium, out)
             ok_shot = shot.exists() and shot.stat().st_size > 10_000
-            if n is None or bad or not ok_shot:
-                failed.append(f'{page}.html in Chromium: images={n} broken={bad} screenshot={"ok" if ok_shot else "missing"}')
+            need = int(dict(m.split('=') for m in a.min_images).get(page, 0))
+            if n is None or bad or not ok_shot or n < need:
+                failed.append(f'{page}.html in Chromium: images={n} (at least {need}) broken={bad} screenshot={"ok" if ok_shot else "missing"}')
             else: print(f'browser   {page}.html loads in headless Chromium, {n} images all loaded, screenshot {shot.relative_to(ROOT)}')
     for f in failed: print(f'docs FAIL {f}')
     print(f'docs: {len(nbs)-len(failed)} of {len(nbs)} notebooks processed and rendered')
