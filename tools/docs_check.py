@@ -19,11 +19,12 @@ PROBE = """<script>window.addEventListener('load', () => { const im = [...docume
 
 def browser_check(html, chromium, out):
     "Open `html` in headless Chromium: return (n_images, n_broken) from the page itself, and save a screenshot."
+    probe = html.with_name(f'_probe_{html.name}')   # beside the page, so that its relative image links resolve
+    probe.write_text(html.read_text().replace('</body>', PROBE + '</body>'))
     with tempfile.TemporaryDirectory() as d:
-        probe = Path(d)/html.name
-        probe.write_text(html.read_text().replace('</body>', PROBE + '</body>'))
         flags = CHROMIUM_FLAGS + [f'--user-data-dir={d}/profile', '--virtual-time-budget=5000']
-        dom = subprocess.run([chromium, *flags, '--dump-dom', probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        try: dom = subprocess.run([chromium, *flags, '--dump-dom', probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        finally: probe.unlink()
         shot = out/f'screenshot_{html.stem}.png'
         subprocess.run([chromium, *flags, '--window-size=1280,2400', f'--screenshot={shot}', html.as_uri()],
                        capture_output=True, text=True, timeout=120)
