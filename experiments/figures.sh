@@ -12,7 +12,7 @@
 # --mem-size 5632 and dataset_kw {gtsrb_subset: true} (the paper's 4,800 / 3,750 subset).
 set -euo pipefail
 RUNS=${1:-runs/figures}
-DATA=${SYNTHFG_DATA:-/work/shared/data}
+DATA=${SYNTHFG_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}   # default: shared/data beside the repository
 mkdir -p "$RUNS/logs"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
