@@ -68,7 +68,7 @@ def main():
         if r.returncode or not html.exists() or html.stat().st_size < 1000:
             failed.append(f'{nb.name}: nbconvert failed\n{r.stderr[-2000:]}')
         else: print(f'docs ok   {nb.name} -> {html.relative_to(ROOT)} ({html.stat().st_size//1024} KiB)')
-    chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+    chromium = next((b for b in map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome')) if b), None)
     if chromium is None:
         msg = 'Chromium not found (Debian: apt-get install chromium): browser check skipped'
         if a.require_browser: failed.append(msg)
