@@ -281,13 +281,12 @@ class SynthFG(nn.Module):
 
     def variance(self):
         "s from the memory bank, or None while the bank is not ready."
-        if not self.bank.ready: return None
-        return self.bank.variance() if self.bank_norm is None else self.bank.variance(norm=self.bank_norm)
+        return self.bank.variance_if_ready(norm=self.bank_norm)
 
     def _diag(self, s):
         dev = self.bank.M.device
         frac = (s < self.kappa).float().mean() if s is not None else torch.zeros((), device=dev)
-        fill = torch.as_tensor(float(self.bank.n_filled) / len(self.bank.M), device=dev) if hasattr(self.bank, 'n_filled') else torch.zeros((), device=dev)
+        fill = self.bank.n_filled.float() / len(self.bank.M)        # stays on the device: no sync in the step
         return dict(frac_lowvar=frac.detach(), bank_fill=fill)
 
     def step_losses(self, x, x1, x2):

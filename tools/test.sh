@@ -27,19 +27,15 @@ echo "== environment: $(python -c 'import torch, torchvision, nbdev; print("pyth
 
 fail=0
 snapshot() { find nbs synthfg README.md -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.md' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha1sum; }
-before=$(snapshot)
-nbdev_clean >/dev/null 2>&1
-after_clean=$(snapshot)
-if [ "$before" != "$after_clean" ]; then
-  echo "FAIL  notebooks are not clean: nbdev_clean changed:"; diff <(echo "$before") <(echo "$after_clean") | sed -n 's/^> [0-9a-f]*  /      /p'
-  fail=1
-else echo "ok    notebooks are clean (nbdev_clean changes nothing)"; fi
-nbdev_export >/dev/null 2>&1
-after_export=$(snapshot)
-if [ "$after_clean" != "$after_export" ]; then
-  echo "FAIL  library out of sync with the notebooks: nbdev_export changed:"; diff <(echo "$after_clean") <(echo "$after_export") | sed -n 's/^> [0-9a-f]*  /      /p'
-  fail=1
-else echo "ok    library in sync with the notebooks (nbdev_export changes nothing)"; fi
+# sync_check CMD WHAT: run an nbdev command that must change nothing on a committed tree, and name what it changed
+sync_check() {
+  local before after; before=$(snapshot); $1 >/dev/null 2>&1; after=$(snapshot)
+  if [ "$before" != "$after" ]; then
+    echo "FAIL  $2: $1 changed:"; diff <(echo "$before") <(echo "$after") | sed -n 's/^> [0-9a-f]*  /      /p'; fail=1
+  else echo "ok    $2 ($1 changes nothing)"; fi
+}
+sync_check nbdev_clean "clean notebooks"
+sync_check nbdev_export "library in sync with the notebooks (export check)"
 if python tools/make_readme.py --check; then echo "ok    README.md generated from nbs/index.ipynb"; else fail=1; fi
 
 echo "== notebooks as tests (nbdev_test, one process per notebook; skipped flags: those in settings.ini tst_flags minus FLAGS='${FLAGS:-}')"
