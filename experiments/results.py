@@ -1,0 +1,155 @@
+"""The runs behind the results page (nbs/10_results.ipynb): Tables 1/2 (main comparison), Table 4 (ablation) and
+Fig. 5 (alpha sweep) of the paper, at the scale two CPU cores can afford.
+
+    python experiments/results.py                    # everything, 2 single-threaded runs at a time, resumable
+    python experiments/results.py --groups main      # only the main comparison
+    python experiments/results.py --dry-run          # list the runs and their state
+    python experiments/results.py --collect          # only copy finished runs' summaries to experiments/results/
+
+Every run is a `synthfg_train` run folder under --runs (default runs/results/NAME; git-ignored, holds checkpoints)
+followed by `synthfg_eval --protocol fast` (linear top-1 at 100/50/20 % labels, retrieval, kNN). A finished run
+(RUN/metrics_fast.json) is skipped; an interrupted one is resumed from RUN/checkpoint.pt, so the script can be
+killed and started again at any time. Progress: --runs/progress.log (one line per start/finish), per-run logs in
+--runs/logs/. When a run ends its small summary files (config.yaml, metrics_fast.json, final_metrics.json,
+metrics.jsonl, timing.json) are copied to experiments/results/NAME/, which the results notebook reads.
+
+Protocol (equal budget: every method of a dataset gets the same epochs, batch, image size, backbone, lr, seeds):
+- encoders start from RANDOM INIT (no ImageNet weights can be downloaded here); ResNet-18, standard stem;
+- GTSRB-35: the paper's seeded 4,800 / 3,750 subset (subset seed fixed to 0 for every training seed), 32 px,
+  batch 64, 4 joint epochs (+1 decoder epoch for ours), K = 4096, D = 1024;
+- flowers12: 720 / 240 images, 64 px, batch 32, 8 joint epochs (+1 decoder epoch for ours), K = 512, D = 512;
+- the method's hyperparameters are the paper's (tau 0.2, alpha 1, nu 0.5, eps_g 0.1, eps_var 0.05, kappa 0.02);
+  the SGD step size is MoCo's 0.03 at every batch size (lr = 0.03 * 256 / batch per 256 images), i.e. not linearly
+  scaled down for the small batches; nothing was tuned, on the test split or elsewhere;
+- 3 seeds (0, 1, 2) per configuration; metrics are those of the last epoch (no model selection).
+"""
+import argparse, json, os, shutil, subprocess, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from synthfg.data import data_root
+from synthfg.trainer import Config
+
+REPO = Path(__file__).resolve().parents[1]
+SUMMARY_FILES = ('config.yaml', 'metrics_fast.json', 'final_metrics.json', 'metrics.jsonl', 'timing.json')
+SEEDS = (0, 1, 2)
+
+def base_configs(root):
+    "The two dataset settings (everything but method, variant and seed)."
+    common = dict(arch='resnet18', small_stem=False, weights=None, workers=0, eval_every=0, log_every=5, progress=False)
+    return {
+        'gtsrb': dict(common, dataset='gtsrb', data_root=str(root/'gtsrb35'), dataset_kw={'gtsrb_subset': True, 'seed': 0},
+                      img_size=32, batch_size=64, lr=0.03 * 256 / 64, epochs=4, decoder_epochs=1, K=4096, D=1024),
+        'flowers': dict(common, dataset='folder', data_root=str(root/'flowers12'), img_size=64, batch_size=32,
+                        lr=0.03 * 256 / 32, epochs=8, decoder_epochs=1, K=512, D=512),
+    }
+
+# (group, dataset, run label, Config overrides, relative cost used to order the queue)
+VARIANTS = [
+    ('main', ds, label, kw, cost) for ds in ('gtsrb', 'flowers') for label, kw, cost in [
+        ('mocov2', dict(method='mocov2', synth=False), 1.0), ('mocov2_ours', dict(method='mocov2'), 4.2),
+        ('simsiam', dict(method='simsiam', synth=False), 1.5), ('simsiam_ours', dict(method='simsiam'), 4.6)]
+] + [
+    ('ablation', 'flowers', f'mocov2_ours_{p}', dict(method='mocov2', perturb=p), 4.2) for p in ('gradcam', 'lowvar')
+] + [
+    ('alpha', 'flowers', f'mocov2_lr_alpha{a:g}', dict(method='mocov2', nu=0.0, alpha=a), 2.0) for a in (0.5, 1.0, 2.0)
+]
+GROUPS = ('main', 'ablation', 'alpha')
+
+def plan(runs_dir, groups, root):
+    "All runs of `groups`, in queue order: group priority, then seed, then most expensive first."
+    bases, out = base_configs(root), []
+    for gi, g in enumerate(GROUPS):
+        if g not in groups: continue
+        for seed in SEEDS:
+            vs = sorted([v for v in VARIANTS if v[0] == g], key=lambda v: -v[4] * (3 if v[1] == 'gtsrb' else 1))
+            for _, ds, label, kw, cost in vs:
+                name = f'{ds}_{label}_s{seed}'
+                cfg = Config(**{**bases[ds], **kw, 'seed': seed, 'out': str(runs_dir/name)}).validate()
+                out.append(dict(name=name, group=g, dataset=ds, label=label, seed=seed, cfg=cfg))
+    return out
+
+def state(run):
+    d = Path(run['cfg'].out)
+    if (d/'metrics_fast.json').exists(): return 'done'
+    if (d/'final_metrics.json').exists(): return 'trained'
+    if (d/'checkpoint.pt').exists(): return 'partial'
+    return 'todo'
+
+_lock = threading.Lock()
+def log(runs_dir, msg):
+    line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+    with _lock:
+        print(line, flush=True)
+        with open(runs_dir/'progress.log', 'a') as f: f.write(line + '\n')
+
+def collect(run, results_dir):
+    "Copy the run's small summary files to results_dir/NAME (the results notebook reads them)."
+    src, dst = Path(run['cfg'].out), results_dir/run['name']
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in SUMMARY_FILES:
+        if (src/f).exists(): shutil.copy2(src/f, dst/f)
+
+def execute(run, runs_dir, results_dir, threads):
+    d, name = Path(run['cfg'].out), run['name']
+    st = state(run)
+    if st == 'done': collect(run, results_dir); return 'done'
+    env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
+    bindir = Path(sys.executable).parent
+    logf = runs_dir/'logs'/f'{name}.log'
+    timing = json.loads((d/'timing.json').read_text()) if (d/'timing.json').exists() else {'train_s': 0.0, 'eval_s': 0.0}
+    with open(logf, 'a') as lf:
+        if st in ('todo', 'partial'):
+            d.mkdir(parents=True, exist_ok=True)
+            cfg_path = runs_dir/'configs'/f'{name}.yaml'
+            run['cfg'].to_yaml(cfg_path)
+            cmd = [str(bindir/'synthfg_train'), '--config', str(cfg_path), '--out', str(d), '--no-progress']
+            if st == 'partial': cmd += ['--resume', str(d)]
+            log(runs_dir, f"start {name} ({'resume' if st == 'partial' else 'fresh'})")
+            t0 = time.time()
+            r = subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env)
+            timing['train_s'] += time.time() - t0
+            (d/'timing.json').write_text(json.dumps({**timing, 'threads': threads}))
+            if r.returncode: log(runs_dir, f"FAILED {name} (synthfg_train exit {r.returncode}; see {logf})"); return 'failed'
+        t0 = time.time()
+        r = subprocess.run([str(bindir/'synthfg_eval'), '--ckpt', str(d), '--protocol', 'fast'], stdout=lf,
+                           stderr=subprocess.STDOUT, env=env)
+        timing['eval_s'] = time.time() - t0
+        (d/'timing.json').write_text(json.dumps({**timing, 'threads': threads}))
+        if r.returncode: log(runs_dir, f"FAILED {name} (synthfg_eval exit {r.returncode}; see {logf})"); return 'failed'
+    collect(run, results_dir)
+    log(runs_dir, f"done {name}: train {timing['train_s']:.0f} s, eval {timing['eval_s']:.0f} s")
+    return 'done'
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--runs', default=str(REPO/'runs'/'results'), help='run folders (checkpoints; git-ignored)')
+    ap.add_argument('--results', default=str(REPO/'experiments'/'results'), help='summaries read by the notebook')
+    ap.add_argument('--groups', default=','.join(GROUPS), help=f'comma-separated subset of {GROUPS}')
+    ap.add_argument('--jobs', type=int, default=2, help='runs at a time')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads per run')
+    ap.add_argument('--data', default=None, help='folder holding gtsrb35/ and flowers12/ (default: synthfg.data.data_root())')
+    ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--collect', action='store_true')
+    a = ap.parse_args()
+    groups = [g.strip() for g in a.groups.split(',') if g.strip()]
+    bad = [g for g in groups if g not in GROUPS]
+    if bad: ap.error(f"--groups: unknown group(s) {bad}; choose from {GROUPS}")
+    root = Path(a.data) if a.data else data_root()
+    for sub in ('gtsrb35', 'flowers12'):
+        if not (root/sub).is_dir(): ap.error(f"--data: {root/sub} is not a folder (set --data or $SYNTHFG_DATA)")
+    runs_dir, results_dir = Path(a.runs), Path(a.results)
+    runs = plan(runs_dir, groups, root)
+    if a.dry_run or a.collect:
+        for r in runs:
+            st = state(r); print(f"{r['name']:40s} {r['group']:9s} {st}")
+            if a.collect and st == 'done': collect(r, results_dir)
+        return
+    (runs_dir/'logs').mkdir(parents=True, exist_ok=True); (runs_dir/'configs').mkdir(parents=True, exist_ok=True)
+    log(runs_dir, f"queue: {len(runs)} runs ({sum(state(r) == 'done' for r in runs)} done), {a.jobs} at a time, "
+                  f"{a.threads} thread(s) each")
+    with ThreadPoolExecutor(a.jobs) as ex:
+        res = list(ex.map(lambda r: execute(r, runs_dir, results_dir, a.threads), runs))
+    log(runs_dir, f"finished: {res.count('done')} done, {res.count('failed')} failed")
+    sys.exit(1 if 'failed' in res else 0)
+
+if __name__ == '__main__': main()
