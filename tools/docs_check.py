@@ -4,7 +4,7 @@ render every processed notebook to static HTML with nbconvert, and fail if any n
 Then, when Chromium is installed (Debian package `chromium`), open the rendered pages headless, check that every
 image on them loaded, and save a screenshot of each as `<out>/screenshot_<page>.png`.
 
-Usage: python tools/docs_check.py [--out _site_check] [--pages index 09_figures] [--require-browser]
+Usage: python tools/docs_check.py [--out _site_check] [--pages index 09_figures 10_results] [--require-browser]
 """
 import argparse, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -35,8 +35,8 @@ def browser_check(html, chromium, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--out', default='_site_check', help='folder for the rendered HTML (relative to the repo root)')
-    ap.add_argument('--pages', nargs='*', default=['index', '09_figures'], help='pages to open in the browser (those that exist)')
-    ap.add_argument('--min-images', nargs='*', default=['index=1', '09_figures=4'], help='PAGE=N: fail if fewer images load')
+    ap.add_argument('--pages', nargs='*', default=['index', '09_figures', '10_results'], help='pages to open in the browser (those that exist)')
+    ap.add_argument('--min-images', nargs='*', default=['index=1', '09_figures=4', '10_results=1'], help='PAGE=N: fail if fewer images load')
     ap.add_argument('--require-browser', action='store_true', help='fail if Chromium is not installed (CI sets this)')
     a = ap.parse_args()
     import warnings
