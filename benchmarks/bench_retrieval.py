@@ -10,13 +10,23 @@ Torch CPU tensors are not seen by `tracemalloc`, so we use the process resident 
 The inputs themselves (N x 512 float32) are listed separately. For comparison the N x N float32 similarity
 matrix that the chunked implementation avoids is printed too.
 
-Usage:  python benchmarks/bench_retrieval.py [--sizes 10000 50000] [--chunks 256 1024] [--threads 2]
+Usage:  python benchmarks/bench_retrieval.py [--sizes 10000 50000] [--chunks 256 1024] [--threads 2] [--json out.json]
+(--json also writes the config, the machine and the rows, for the performance report `python benchmarks/report.py`.)
 """
-import argparse, json, os, resource, subprocess, sys, time
+import argparse, datetime, json, os, platform, resource, subprocess, sys, time
 
 
 def _rss_bytes():
     with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def _cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
 
 
 def child(N, n, C, chunk, threads):
@@ -44,6 +54,7 @@ def main():
     p.add_argument('--dim', type=int, default=512)
     p.add_argument('--classes', type=int, default=100)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--json', default=None, help='also write the results to this JSON file')
     p.add_argument('--_child', nargs=3, type=int, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a._child:
@@ -55,15 +66,23 @@ def main():
           "(timings on a shared machine scale with it)")
     hdr = f"{'N':>7} {'chunk':>6} {'time (s)':>9} {'peak delta (MiB)':>17} {'inputs (MiB)':>13} {'NxN fp32 (MiB)':>15} {'rank1':>7} {'rank5':>7} {'mAP':>7}"
     print(hdr); print('-' * len(hdr))
+    load0, rows = os.getloadavg(), []
     for N in a.sizes:
         for c in a.chunks:
             out = subprocess.run([sys.executable, __file__, '--dim', str(a.dim), '--classes', str(a.classes),
                                   '--_child', str(N), str(c), str(a.threads)], capture_output=True, text=True)
             if out.returncode: sys.exit(f"child N={N} chunk={c} failed:\n{out.stderr}")
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            r['nxn_mb'] = N * N * 4 / 2**20; rows.append(r)
             print(f"{N:>7} {c:>6} {r['time_s']:>9.2f} {r['peak_delta_mb']:>17.0f} {r['inputs_mb']:>13.0f} "
                   f"{N * N * 4 / 2**20:>15.0f} {r['rank1']:>7.2f} {r['rank5']:>7.2f} {r['map']:>7.2f}", flush=True)
     print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if a.json:
+        cfg = dict(sizes=a.sizes, chunks=a.chunks, dim=a.dim, classes=a.classes, threads=a.threads, torch=torch.__version__,
+                   python=platform.python_version(), device='cpu', device_name=_cpu_name(), cpu_count=os.cpu_count(), loadavg_start=load0,
+                   loadavg_end=os.getloadavg(), mem_measure='rss-delta', date=datetime.datetime.now().isoformat(timespec='seconds'))
+        with open(a.json, 'w') as f: json.dump(dict(config=cfg, rows=rows), f, indent=1)
+        print(f"wrote {a.json}")
 
 
 if __name__ == '__main__':

@@ -8,18 +8,56 @@ and its share of the step. Then the two targets:
     measured side by side in the same run.
 On a GPU (--device cuda) it also reports MFU against --peak-tflops (H100 bf16 dense, measured: 800).
 
+Peak memory of each method's training (model, optimiser state, MoCo queue / memory bank, activations, inputs):
+  - CPU: every method runs in a fresh child process (high-water marks do not leak between rows); the peak is
+    `ru_maxrss` (getrusage, peak RSS) after the timed steps minus the RSS (/proc/self/statm) just before the model is
+    built ('rss-delta'). FLOPs are counted after that reading, so their deep copy of the model is not in it.
+  - CUDA: `torch.cuda.max_memory_allocated()` after the timed steps minus `memory_allocated()` before the model is
+    built, peak stats reset there ('cuda-max-allocated'; the caching allocator's reserve is not included).
+--json writes everything the performance report (nbs/11_performance.ipynb, `python benchmarks/report.py`) needs:
+config (with torch version, threads, device name), rows, time / FLOP ratios, perturbation shares, lightly ratio.
+
 Defaults are the CPU configuration of the issues: ResNet-18 (standard stem), 64 px, batch 64.
     python benchmarks/bench_step.py
     python benchmarks/bench_step.py --device cuda --arch resnet50 --img-size 224 --batch-size 128 --amp bf16
 """
-import argparse, contextlib, copy, json, statistics, time
+import argparse, contextlib, copy, datetime, gc, importlib.util, json, os, platform, resource, statistics, subprocess, sys, time
 import torch, torch.nn as nn
 
 import synthfg.models as M
 from synthfg.trainer import Config, build_model
 
 STEMS = {'auto': 'auto', 'on': True, 'off': False}
+LIGHTLY = 'lightly MoCo v2'
 METHODS = {'mocov2': ('mocov2', False), 'mocov2+ours': ('mocov2', True), 'simsiam': ('simsiam', False), 'simsiam+ours': ('simsiam', True)}
+
+def _rss_bytes():
+    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+class PeakMemory:
+    "Peak memory of the code run after `start()`: CUDA max allocated, or on CPU peak RSS (ru_maxrss) minus RSS at `start()`."
+    def __init__(self, device): self.device, self.kind = device, 'cuda-max-allocated' if device.type == 'cuda' else 'rss-delta'
+    def start(self):
+        gc.collect()
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(); torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
+        else: self.base = _rss_bytes()
+        return self
+    def peak(self):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(); return max(torch.cuda.max_memory_allocated(self.device) - self.base, 0)
+        return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base, 0)   # ru_maxrss: KiB on Linux
+
+def device_name(device):
+    "The GPU's name, or the CPU model from /proc/cpuinfo (platform.processor() as a fallback)."
+    if device.type == 'cuda': return torch.cuda.get_device_name(device)
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
 
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
@@ -62,6 +100,7 @@ def bench_method(name, a, device):
     method, synth = METHODS[name]
     cfg = Config(method=method, synth=synth, arch=a.arch, img_size=a.img_size, batch_size=a.batch_size, K=a.queue_size,
                  D=a.mem_size, device=str(device), small_stem=STEMS[a.small_stem])
+    mem = PeakMemory(device).start()
     torch.manual_seed(0)
     model = build_model(cfg).to(device)
     if synth:  # fill the memory bank so the low-variance branch runs as in steady-state training
@@ -76,17 +115,20 @@ def bench_method(name, a, device):
         opt.zero_grad(set_to_none=True)
         with autocast(device, a.amp): out = model(*batch)
         out['loss'].backward(); opt.step()
-    flops = M.count_flops(model, batch) if not a.no_flops else float('nan')
     with PerturbTimer(device) as pt:
         ts = time_steps(step, a.warmup, a.steps, device)
+    peak = mem.peak()
+    flops = M.count_flops(model, batch) if not a.no_flops else float('nan')   # after the memory reading (it deep-copies)
     med = statistics.median(ts)
-    return dict(method=name, step_s=med, img_s=a.batch_size / med, flops=flops, perturb_s=pt.total / (a.steps + a.warmup) if synth else 0.0)
+    return dict(method=name, step_s=med, img_s=a.batch_size / med, flops=flops, perturb_s=pt.total / (a.steps + a.warmup) if synth else 0.0,
+                peak_mem_bytes=peak, mem_measure=mem.kind)
 
 def bench_lightly(a, device):
     "lightly's MoCo v2 at the same config: its ResNet backbone (same stem), MoCoProjectionHead, NTXentLoss with a memory bank."
     from lightly.loss import NTXentLoss
     from lightly.models.modules import MoCoProjectionHead
     from lightly.models.utils import deactivate_requires_grad, update_momentum
+    mem = PeakMemory(device).start()
     torch.manual_seed(0)
     backbone, n = M.make_backbone(a.arch, None, small_stem=Config(img_size=a.img_size, small_stem=STEMS[a.small_stem]).use_small_stem)
     head = MoCoProjectionHead(n, n, 128)
@@ -106,8 +148,42 @@ def bench_lightly(a, device):
             loss = crit(q, k)
         loss.backward(); opt.step()
     ts = time_steps(step, a.warmup, a.steps, device)
+    peak = mem.peak()
     med = statistics.median(ts)
-    return dict(method='lightly MoCo v2', step_s=med, img_s=a.batch_size / med, flops=float('nan'), perturb_s=0.0)
+    return dict(method=LIGHTLY, step_s=med, img_s=a.batch_size / med, flops=float('nan'), perturb_s=0.0,
+                peak_mem_bytes=peak, mem_measure=mem.kind)
+
+def run_one(name, a, device):
+    "One row: in this process on CUDA (or with --in-process), else in a fresh child process (clean peak RSS)."
+    bench = (lambda: bench_lightly(a, device)) if name == LIGHTLY else (lambda: bench_method(name, a, device))
+    if name == LIGHTLY and importlib.util.find_spec('lightly') is None: raise ImportError("No module named 'lightly'")
+    if device.type == 'cuda' or a.in_process: return bench()
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), *sys.argv[1:], '--_child', name], capture_output=True, text=True)
+    if out.returncode: sys.exit(f"child process for {name} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+def _nan_to_none(x):
+    if isinstance(x, float) and x != x: return None
+    if isinstance(x, dict): return {k: _nan_to_none(v) for k, v in x.items()}
+    if isinstance(x, list): return [_nan_to_none(v) for v in x]
+    return x
+
+def summarise(rows, a):
+    "Time ratios vs FLOP ratios (target <= 1.10), perturbation shares (target <= 5 %), lightly ratio (target <= 1.00)."
+    by, ratios, shares, lightly = {r['method']: r for r in rows}, {}, {}, None
+    for base in ('mocov2', 'simsiam'):
+        ours = base + '+ours'
+        if base in by and ours in by and by[base]['flops'] == by[base]['flops']:
+            t_ratio, f_ratio = by[ours]['step_s'] / by[base]['step_s'], by[ours]['flops'] / by[base]['flops']
+            ratios[ours] = dict(base=base, time_ratio=t_ratio, flop_ratio=f_ratio, time_per_flop_ratio=t_ratio / f_ratio,
+                                target=1.1, met=t_ratio <= 1.1 * f_ratio)
+        if ours in by:
+            share = by[ours]['perturb_s'] / by[ours]['step_s']
+            shares[ours] = dict(perturb_s=by[ours]['perturb_s'], share=share, target=0.05, met=share <= 0.05)
+    if 'mocov2' in by and LIGHTLY in by:
+        r = by['mocov2']['step_s'] / by[LIGHTLY]['step_s']
+        lightly = dict(synthfg_step_s=by['mocov2']['step_s'], lightly_step_s=by[LIGHTLY]['step_s'], ratio=r, target=1.0, met=r <= 1.0)
+    return ratios, shares, lightly
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -122,44 +198,59 @@ def main():
     ap.add_argument('--no-lightly', action='store_true'); ap.add_argument('--no-flops', action='store_true')
     ap.add_argument('--peak-tflops', type=float, default=800.0, help='accelerator peak for MFU (H100 bf16 dense, measured: 800)')
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
+    ap.add_argument('--in-process', action='store_true', help='CPU: run all methods in this process (peak RSS then accumulates)')
     ap.add_argument('--json', default=None, help='also write the results to this JSON file')
+    ap.add_argument('--_child', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     device = torch.device(a.device)
-    print(f'config: {a.arch} (small stem {a.small_stem}), {a.img_size} px, batch {a.batch_size}, K={a.queue_size}, D={a.mem_size}, device {device}, '
-          f'amp {a.amp}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; median of {a.steps} steps after {a.warmup} warm-up')
-    rows = [bench_method(m, a, device) for m in a.methods]
+    if a._child:                                   # one row, printed as the last line of stdout for the parent
+        row = bench_lightly(a, device) if a._child == LIGHTLY else bench_method(a._child, a, device)
+        print(json.dumps(_nan_to_none(row))); return
+    load0 = os.getloadavg()
+    print(f'config: {a.arch} (small stem {a.small_stem}), {a.img_size} px, batch {a.batch_size}, K={a.queue_size}, D={a.mem_size}, device {device} '
+          f'({device_name(device)}), amp {a.amp}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; median of {a.steps} steps '
+          f'after {a.warmup} warm-up; memory: {PeakMemory(device).kind}{", one child process per method" if device.type != "cuda" and not a.in_process else ""}')
+    rows = [run_one(m, a, device) for m in a.methods]
     if not a.no_lightly:
-        try: rows.append(bench_lightly(a, device))
+        try: rows.append(run_one(LIGHTLY, a, device))
         except ImportError as e: print(f'lightly not installed ({e}); pip install -e ".[bench]" for the side-by-side comparison')
+    for r in rows:
+        if r['flops'] is None: r['flops'] = float('nan')
     gpu = device.type == 'cuda'
-    print(f"\n| method | step (s) | images/s | GFLOPs/step | perturbation (ms) | perturbation share |{' TFLOP/s | MFU |' if gpu else ''}")
-    print(f"|---|---:|---:|---:|---:|---:|{'---:|---:|' if gpu else ''}")
+    print(f"\n| method | step (s) | images/s | GFLOPs/step | perturbation (ms) | perturbation share | peak memory (MiB) |{' TFLOP/s | MFU |' if gpu else ''}")
+    print(f"|---|---:|---:|---:|---:|---:|---:|{'---:|---:|' if gpu else ''}")
     for r in rows:
         share = f"{100 * r['perturb_s'] / r['step_s']:.2f} %" if r['perturb_s'] else '-'
         pert = f"{1e3 * r['perturb_s']:.1f}" if r['perturb_s'] else '-'
         extra = ''
         if gpu and r['flops'] == r['flops']:
             tf = r['flops'] / r['step_s'] / 1e12; extra = f' {tf:.1f} | {100 * tf / a.peak_tflops:.1f} % |'
+            r['tflops_s'], r['mfu'] = tf, tf / a.peak_tflops
         elif gpu: extra = ' - | - |'
-        print(f"| {r['method']} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['flops'] / 1e9:.1f} | {pert} | {share} |{extra}")
-    by = {r['method']: r for r in rows}
+        print(f"| {r['method']} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['flops'] / 1e9:.1f} | {pert} | {share} | {r['peak_mem_bytes'] / 2**20:.0f} |{extra}")
+    print(f"(peak memory: {'CUDA max allocated minus allocated before the model was built' if gpu else 'peak RSS delta of the process (ru_maxrss - RSS before the model was built)'})")
+    ratios, shares, lightly = summarise(rows, a)
     print()
-    for base in ('mocov2', 'simsiam'):
-        ours = base + '+ours'
-        if base in by and ours in by and by[base]['flops'] == by[base]['flops']:
-            t_ratio, f_ratio = by[ours]['step_s'] / by[base]['step_s'], by[ours]['flops'] / by[base]['flops']
-            ok = t_ratio <= 1.1 * f_ratio
-            print(f'{ours}: time ratio {t_ratio:.2f} vs FLOP ratio {f_ratio:.2f} -> time/FLOP ratio {t_ratio / f_ratio:.2f} '
-                  f'(target <= 1.10: {"met" if ok else "NOT met"})')
-        if ours in by:
-            share = by[ours]['perturb_s'] / by[ours]['step_s']
-            print(f'{ours}: perturbation (Grad-CAM + variance + noise) {1e3 * by[ours]["perturb_s"]:.1f} ms per step = '
-                  f'{100 * share:.2f} % of the step (target <= 5 %: {"met" if share <= 0.05 else "NOT met"})')
-    if 'mocov2' in by and 'lightly MoCo v2' in by:
-        r = by['mocov2']['step_s'] / by['lightly MoCo v2']['step_s']
-        print(f'synthfg MoCo v2 step / lightly MoCo v2 step = {r:.2f} (target <= 1.00: {"met" if r <= 1.0 else "NOT met"})')
+    for ours in ('mocov2+ours', 'simsiam+ours'):
+        if ours in ratios:
+            r = ratios[ours]
+            print(f'{ours}: time ratio {r["time_ratio"]:.2f} vs FLOP ratio {r["flop_ratio"]:.2f} -> time/FLOP ratio {r["time_per_flop_ratio"]:.2f} '
+                  f'(target <= 1.10: {"met" if r["met"] else "NOT met"})')
+        if ours in shares:
+            r = shares[ours]
+            print(f'{ours}: perturbation (Grad-CAM + variance + noise) {1e3 * r["perturb_s"]:.1f} ms per step = '
+                  f'{100 * r["share"]:.2f} % of the step (target <= 5 %: {"met" if r["met"] else "NOT met"})')
+    if lightly:
+        print(f'synthfg MoCo v2 step / lightly MoCo v2 step = {lightly["ratio"]:.2f} (target <= 1.00: {"met" if lightly["met"] else "NOT met"})')
     if a.json:
-        with open(a.json, 'w') as f: json.dump(dict(config=vars(a), rows=rows), f, indent=1)
+        cfg = {k: v for k, v in vars(a).items() if k not in ('_child', 'json')}
+        cfg.update(torch=torch.__version__, python=platform.python_version(), threads=torch.get_num_threads(), device_name=device_name(device),
+                   cpu_count=os.cpu_count(), loadavg_start=load0, loadavg_end=os.getloadavg(), mem_measure=PeakMemory(device).kind,
+                   date=datetime.datetime.now().isoformat(timespec='seconds'), lightly_installed=any(r['method'] == LIGHTLY for r in rows))
+        if gpu: cfg['cuda'] = torch.version.cuda
+        out = dict(config=cfg, rows=rows, ratios=ratios, perturbation=shares, lightly=lightly)
+        with open(a.json, 'w') as f: json.dump(_nan_to_none(out), f, indent=1)
+        print(f'wrote {a.json}')
 
 if __name__ == '__main__': main()
