@@ -5,6 +5,8 @@ Fig. 5 (alpha sweep) of the paper, at the scale two CPU cores can afford.
     python experiments/results.py --groups main      # only the main comparison
     python experiments/results.py --dry-run          # list the runs and their state
     python experiments/results.py --collect          # only copy finished runs' summaries to experiments/results/
+    python experiments/results.py --faithful         # + MoCo's linear protocol (100 epochs, 100 % labels) on the
+                                                     #   flowers12 MoCo v2 / MoCo v2 + ours runs (after they finish)
 
 Every run is a `synthfg_train` run folder under --runs (default runs/results/NAME; git-ignored, holds checkpoints)
 followed by `synthfg_eval --protocol fast` (linear top-1 at 100/50/20 % labels, retrieval, kNN). A finished run
@@ -31,7 +33,7 @@ from synthfg.data import data_root
 from synthfg.trainer import Config
 
 REPO = Path(__file__).resolve().parents[1]
-SUMMARY_FILES = ('config.yaml', 'metrics_fast.json', 'final_metrics.json', 'metrics.jsonl', 'timing.json')
+SUMMARY_FILES = ('config.yaml', 'metrics_fast.json', 'metrics_faithful.json', 'final_metrics.json', 'metrics.jsonl', 'timing.json')
 SEEDS = (0, 1, 2)
 
 def base_configs(root):
@@ -121,6 +123,25 @@ def execute(run, runs_dir, results_dir, threads):
     log(runs_dir, f"done {name}: train {timing['train_s']:.0f} s, eval {timing['eval_s']:.0f} s")
     return 'done'
 
+def faithful(run, runs_dir, results_dir, threads, epochs=100):
+    "MoCo's linear protocol (synthfg_eval --protocol faithful, 100 % labels) on a finished run -> RUN/metrics_faithful.json."
+    d, name = Path(run['cfg'].out), run['name']
+    if (d/'metrics_faithful.json').exists(): collect(run, results_dir); return 'done'
+    if state(run) != 'done': log(runs_dir, f"skip faithful {name}: run not finished"); return 'failed'
+    env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
+    log(runs_dir, f"start faithful {name}")
+    t0 = time.time()
+    with open(runs_dir/'logs'/f'{name}.faithful.log', 'a') as lf:
+        r = subprocess.run([str(Path(sys.executable).parent/'synthfg_eval'), '--ckpt', str(d), '--protocol', 'faithful',
+                            '--fracs', '1.0', '--epochs', str(epochs), '--out', str(d/'metrics_faithful.json')],
+                           stdout=lf, stderr=subprocess.STDOUT, env=env)
+    if r.returncode: log(runs_dir, f"FAILED faithful {name} (exit {r.returncode})"); return 'failed'
+    timing = json.loads((d/'timing.json').read_text())
+    (d/'timing.json').write_text(json.dumps({**timing, 'faithful_s': time.time() - t0}))
+    collect(run, results_dir)
+    log(runs_dir, f"done faithful {name}: {time.time() - t0:.0f} s")
+    return 'done'
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--runs', default=str(REPO/'runs'/'results'), help='run folders (checkpoints; git-ignored)')
@@ -130,6 +151,8 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='torch threads per run')
     ap.add_argument('--data', default=None, help='folder holding gtsrb35/ and flowers12/ (default: synthfg.data.data_root())')
     ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--collect', action='store_true')
+    ap.add_argument('--faithful', action='store_true', help='run the faithful linear protocol on the flowers12 MoCo v2 runs')
+    ap.add_argument('--faithful-epochs', type=int, default=100)
     a = ap.parse_args()
     groups = [g.strip() for g in a.groups.split(',') if g.strip()]
     bad = [g for g in groups if g not in GROUPS]
@@ -148,7 +171,10 @@ def main():
     log(runs_dir, f"queue: {len(runs)} runs ({sum(state(r) == 'done' for r in runs)} done), {a.jobs} at a time, "
                   f"{a.threads} thread(s) each")
     with ThreadPoolExecutor(a.jobs) as ex:
-        res = list(ex.map(lambda r: execute(r, runs_dir, results_dir, a.threads), runs))
+        if a.faithful:
+            sel = [r for r in runs if r['group'] == 'main' and r['dataset'] == 'flowers' and r['label'].startswith('mocov2')]
+            res = list(ex.map(lambda r: faithful(r, runs_dir, results_dir, a.threads, a.faithful_epochs), sel))
+        else: res = list(ex.map(lambda r: execute(r, runs_dir, results_dir, a.threads), runs))
     log(runs_dir, f"finished: {res.count('done')} done, {res.count('failed')} failed")
     sys.exit(1 if 'failed' in res else 0)
 
