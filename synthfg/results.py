@@ -57,10 +57,15 @@ def select(runs:list, **conds) -> list:
     if bad: raise KeyError(f"select: {sorted(bad)} are not Config fields")
     return [r for r in runs if all(getattr(r['cfg'], k) == v for k, v in conds.items())]
 
+def _order(cfg):
+    "Row order of the tables: method, then base before ours, ours (both) before its ablations, alpha runs last."
+    return (['mocov2', 'simsiam'].index(cfg.method), cfg.synth, cfg.nu == 0, cfg.alpha,
+            ['both', 'gradcam', 'lowvar'].index(cfg.perturb), cfg.seed)
+
 def by_label(runs:list) -> dict:
-    "`{label: [metrics of each seed, by seed]}` in order of first appearance (the input of `metrics_table`)."
+    "`{label: [runs of each seed, by seed]}`, rows in a fixed order: MoCo v2, MoCo v2 + ours (+ ablations), SimSiam, ..."
     out = {}
-    for r in sorted(runs, key=lambda r: r['cfg'].seed): out.setdefault(run_label(r['cfg']), []).append(r)
+    for r in sorted(runs, key=lambda r: _order(r['cfg'])): out.setdefault(run_label(r['cfg']), []).append(r)
     return out
 
 # %% ../nbs/10_results.ipynb
@@ -83,7 +88,9 @@ def budget_line(runs:list) -> str:
     init = 'RANDOM INIT (no ImageNet weights)' if b['weights'] is None else f"init {b['weights']}"
     dec = f" (+{c.decoder_epochs} decoder epoch(s) for the runs with a decoder)" if any(r['cfg'].synth for r in runs) else ''
     ns = sorted({len(s) for s in b['seeds'].values()})
-    return (f"{b['dataset']} {b['dataset_kw'] or ''}, {init}, {b['arch']} ({'3x3' if c.use_small_stem else 'standard'} stem), "
+    kw = ', '.join(f'{k}={v}' for k, v in b['dataset_kw'].items())
+    ds = f"{b['dataset']} ({Path(c.data_root).name}{', ' + kw if kw else ''})" if c.data_root else b['dataset']
+    return (f"{ds}, {init}, {b['arch']} ({'3x3' if c.use_small_stem else 'standard'} stem), "
             f"{b['img_size']} px, batch {b['batch_size']}, {b['epochs']} epochs{dec}, SGD lr {c.sgd_lr:g}, "
             f"K={b['K']}, D={b['D']}; {'/'.join(map(str, ns))} seed(s) per row")
 
