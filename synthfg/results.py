@@ -4,7 +4,7 @@
 
 # %% auto 0
 __all__ = ['COLUMNS', 'BUDGET_FIELDS', 'FAST_COLUMNS', 'metric_value', 'load_results', 'run_label', 'select', 'by_label',
-           'budget', 'budget_line', 'results_table', 'paired_diff', 'diff_table', 'alpha_curve', 'cpu_hours']
+           'budget', 'budget_line', 'results_table', 'paired_diff', 'diff_table', 'verdict', 'alpha_curve', 'cpu_hours']
 
 # %% ../nbs/10_results.ipynb
 import json
@@ -132,6 +132,18 @@ def diff_table(pairs:dict, cols=FAST_COLUMNS, digits:int=2) -> str:
             cells.append(f"{p['mean']:+.{digits}f} ± {p['std']:.{digits}f} ({p['n_better']}/{p['n']})")
         lines.append(f'| {lab} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+# %% ../nbs/10_results.ipynb
+def verdict(runs_a:list, runs_b:list, name_a:str, name_b:str, cols=FAST_COLUMNS) -> str:
+    "One sentence: columns where a > b on average, the mean difference, columns where a is higher / lower on every seed."
+    ps = {c: paired_diff(runs_a, runs_b, c) for c in cols}
+    up = [c for c, p in ps.items() if p['mean'] > 0]
+    all_up = [c for c, p in ps.items() if p['n_better'] == p['n']]
+    all_down = [c for c, p in ps.items() if all(d < 0 for d in p['diffs'])]
+    n = min(p['n'] for p in ps.values())
+    return (f"{name_a} vs {name_b} ({n} paired seeds): higher on average on {len(up)} of {len(cols)} metrics, mean difference "
+            f"over the metrics {np.mean([p['mean'] for p in ps.values()]):+.2f} points; higher on every seed on "
+            f"{len(all_up)} ({', '.join(all_up) or 'none'}), lower on every seed on {len(all_down)} ({', '.join(all_down) or 'none'}).")
 
 # %% ../nbs/10_results.ipynb
 def alpha_curve(runs:list, col:str='linear 100%', method:str='mocov2', ax=None, title=None):
