@@ -171,5 +171,6 @@ def alpha_curve(runs:list, col:str='linear 100%', method:str='mocov2', ax=None, 
     return ax
 
 def cpu_hours(runs:list) -> float:
-    "CPU-hours of `runs`: (training + evaluation wall time) x threads per run, from each run's timing.json."
-    return sum((r['timing'].get('train_s', 0.) + r['timing'].get('eval_s', 0.)) * r['timing'].get('threads', 1) for r in runs) / 3600
+    "CPU-hours of `runs`: (training + evaluation (+ faithful protocol) wall time) x threads per run, from each run's timing.json."
+    t = lambda r: sum(r['timing'].get(k, 0.) for k in ('train_s', 'eval_s', 'faithful_s'))
+    return sum(t(r) * r['timing'].get('threads', 1) for r in runs) / 3600
