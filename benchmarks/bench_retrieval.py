@@ -21,12 +21,8 @@ def _rss_bytes():
 
 
 def _cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+    from synthfg.perf import device_name
+    return device_name('cpu')
 
 
 def child(N, n, C, chunk, threads):

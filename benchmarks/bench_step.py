@@ -26,6 +26,7 @@ import torch, torch.nn as nn
 
 import synthfg.models as M
 from synthfg.trainer import Config, build_model
+from synthfg.perf import device_name
 
 STEMS = {'auto': 'auto', 'on': True, 'off': False}
 LIGHTLY = 'lightly MoCo v2'
@@ -48,16 +49,6 @@ class PeakMemory:
         if self.device.type == 'cuda':
             torch.cuda.synchronize(); return max(torch.cuda.max_memory_allocated(self.device) - self.base, 0)
         return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base, 0)   # ru_maxrss: KiB on Linux
-
-def device_name(device):
-    "The GPU's name, or the CPU model from /proc/cpuinfo (platform.processor() as a fallback)."
-    if device.type == 'cuda': return torch.cuda.get_device_name(device)
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
 
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
