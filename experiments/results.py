@@ -92,11 +92,15 @@ def collect(run, results_dir):
     for f in SUMMARY_FILES:
         if (src/f).exists(): shutil.copy2(src/f, dst/f)
 
+def _env(threads):
+    "Environment of a child run: `threads` torch/BLAS threads, unbuffered output."
+    return {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
+
 def execute(run, runs_dir, results_dir, threads):
     d, name = Path(run['cfg'].out), run['name']
     st = state(run)
     if st == 'done': collect(run, results_dir); return 'done'
-    env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
+    env = _env(threads)
     bindir = Path(sys.executable).parent
     logf = runs_dir/'logs'/f'{name}.log'
     timing = json.loads((d/'timing.json').read_text()) if (d/'timing.json').exists() else {'train_s': 0.0, 'eval_s': 0.0}
@@ -128,7 +132,7 @@ def faithful(run, runs_dir, results_dir, threads, epochs=100):
     d, name = Path(run['cfg'].out), run['name']
     if (d/'metrics_faithful.json').exists(): collect(run, results_dir); return 'done'
     if state(run) != 'done': log(runs_dir, f"skip faithful {name}: run not finished"); return 'failed'
-    env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
+    env = _env(threads)
     log(runs_dir, f"start faithful {name}")
     t0 = time.time()
     with open(runs_dir/'logs'/f'{name}.faithful.log', 'a') as lf:

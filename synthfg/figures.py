@@ -74,12 +74,12 @@ def run_config(run):
     if not p.is_file(): raise FileNotFoundError(f"{p} not found: {run} is not a synthfg run folder")
     return Config.from_yaml(p)
 
-def run_label(cfg):
-    "A short legend label for a run's config: 'MoCo v2', 'SimSiam + ours', 'L_C + 0.5 L_R', ..."
+def run_label(cfg, tex:bool=True):
+    "A short label for a run's config: 'MoCo v2', 'SimSiam + ours', 'MoCo v2 + ours (Grad-CAM only)', 'L_C + 0.5 L_R' (TeX if `tex`: legends)."
     base = {'mocov2': 'MoCo v2', 'simsiam': 'SimSiam'}[cfg.method]
     if not cfg.synth: return base
-    if cfg.nu == 0: return f"{base}: $L_C + {cfg.alpha:g}\\,L_R$"
-    return f"{base} + ours" + ('' if cfg.perturb == 'both' else f" ({cfg.perturb})")
+    if cfg.nu == 0: return f"{base}: $L_C + {cfg.alpha:g}\\,L_R$" if tex else f"{base}: L_C + {cfg.alpha:g} L_R"
+    return base + ' + ours' + {'both': '', 'gradcam': ' (Grad-CAM only)', 'lowvar': ' (low-variance only)'}[cfg.perturb]
 
 def as_run_dict(runs):
     "`{label: run folder}` from a dict (kept) or a list/tuple of run folders (labels from `run_label`)."
