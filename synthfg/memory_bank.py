@@ -31,14 +31,14 @@ def concat_all_gather(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([o[:s] for o, s in zip(out, sizes)])
 
 # %% ../nbs/01_memory_bank.ipynb
-VAR_NORMS = ('relative', 'raw', 'rows', 'columns')
+VAR_NORMS = ('columns', 'scalefree', 'relative', 'raw', 'rows')   # the first is the default
 
 def _check_norm(norm):
     if norm not in VAR_NORMS: raise ValueError(f"MemoryBank: unknown variance norm {norm!r}; choose one of {VAR_NORMS}")
 
 class MemoryBank(nn.Module):
     "FIFO bank `M` (D,n) of detached feature vectors; `variance(norm)` gives the per-dimension variance `s` (n,)."
-    def __init__(self, n: int, D: int = 5632, min_fill: int | None = None, gather: bool = True, norm: str = 'relative'):
+    def __init__(self, n: int, D: int = 5632, min_fill: int | None = None, gather: bool = True, norm: str = 'columns'):
         super().__init__()
         if n < 1 or D < 2: raise ValueError(f"MemoryBank: need n >= 1 and D >= 2, got n={n}, D={D}")
         min_fill = D if min_fill is None else min_fill
@@ -76,14 +76,15 @@ class MemoryBank(nn.Module):
     def extra_repr(self): return f"n={self.n}, D={self.D}, min_fill={self.min_fill}, norm={self.norm!r}"
 
 # %% ../nbs/01_memory_bank.ipynb
-def bank_variance(W: torch.Tensor, norm: str = 'relative', correction: int = 0, eps: float = 1e-12) -> torch.Tensor:
+def bank_variance(W: torch.Tensor, norm: str = 'columns', correction: int = 0, eps: float = 1e-12) -> torch.Tensor:
     "Per-dimension variance `s` (n,) of the rows of `W` (m,n) under reading `norm` (see `VAR_NORMS`)."
     _check_norm(norm)
     if W.ndim != 2 or W.shape[0] < 2: raise ValueError(f"bank_variance: need at least 2 stored vectors, got W of shape {tuple(W.shape)}")
     W = W.float()
-    if norm == 'rows':    W = W / W.norm(dim=1, keepdim=True).clamp_min(eps)
-    if norm == 'columns': W = W / W.norm(dim=0, keepdim=True).clamp_min(eps)
+    if norm == 'rows': W = W / W.norm(dim=1, keepdim=True).clamp_min(eps)
+    if norm in ('columns', 'scalefree'): W = W / W.norm(dim=0, keepdim=True).clamp_min(eps)
     s = W.var(dim=0, correction=correction)
+    if norm == 'scalefree': return s * W.shape[0]          # D var(w_bar_i) = var(w_i) / mean(w_i^2), in [0, 1]
     return s / s.max().clamp_min(eps) if norm == 'relative' else s
 
 @patch
