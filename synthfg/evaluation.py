@@ -6,8 +6,8 @@
 __all__ = ['RANK_TIES', 'FEAT_NORMS', 'PROTOCOLS', 'TransformedDataset', 'plain_dataset', 'extract_features', 'knn_top1',
            'retrieval_metrics', 'normalize_features', 'fit_logreg', 'logreg_predict_proba', 'linear_eval_fast',
            'feature_cache_key', 'feature_cache_path', 'cached_features', 'lincls_transforms', 'linear_eval_faithful',
-           'evaluate_features', 'evaluate_encoder', 'eval_device', 'check_out_path', 'eval_checkpoint', 'eval_parser',
-           'synthfg_eval', 'metrics_table']
+           'evaluate_features', 'nuisance_probes', 'evaluate_encoder', 'eval_device', 'check_out_path',
+           'eval_checkpoint', 'eval_parser', 'synthfg_eval', 'metrics_table']
 
 # %% ../nbs/08_evaluation.ipynb
 import copy, json, math, os, sys
@@ -368,10 +368,21 @@ def evaluate_features(train_feats, train_labels, test_feats, test_labels, *, fra
     return m
 
 # %% ../nbs/08_evaluation.ipynb
+def nuisance_probes(train_feats, train_nuis:dict, test_feats, test_nuis:dict, *, seed:int=0, fast_kw:dict=None) -> dict:
+    "The fast linear probe (100 % labels) per nuisance factor: {factor: {'top1': %, 'chance': % of the majority label}}."
+    if set(train_nuis) != set(test_nuis): raise ValueError(f"nuisance factors differ: train {sorted(train_nuis)}, test {sorted(test_nuis)}")
+    out = {}
+    for k in train_nuis:
+        ytr, yte = _as_tensor(train_nuis[k], torch.int64), _as_tensor(test_nuis[k], torch.int64)
+        r = linear_eval_fast(train_feats, ytr, test_feats, yte, label_frac=1.0, seed=seed, **(fast_kw or {}))
+        out[k] = dict(top1=r['top1'], chance=100.0 * torch.bincount(yte).max().item() / len(yte))
+    return out
+
+# %% ../nbs/08_evaluation.ipynb
 def evaluate_encoder(encoder:nn.Module, dataset_name:str, data_root, img_size:int, *, protocols=('fast',),
                      fracs=(1.0, 0.5, 0.2), device='cpu', batch_size:int=256, workers:int=0, seed:int=0,
                      ckpt_path=None, dataset_kw:dict=None, knn_k:int=20, knn_tau:float=0.07, chunk_size:int=1024,
-                     fast_kw:dict=None, faithful_kw:dict=None, ties:str='mean', verbose:bool=False) -> dict:
+                     fast_kw:dict=None, faithful_kw:dict=None, ties:str='mean', nuisance:bool=True, verbose:bool=False) -> dict:
     "All paper metrics of a frozen `encoder` on `dataset_name` (features cached next to `ckpt_path` if given)."
     protocols = _check_protocols(protocols)
     fracs = [_check_frac(f, 'label fraction') for f in fracs]
@@ -391,6 +402,11 @@ def evaluate_encoder(encoder:nn.Module, dataset_name:str, data_root, img_size:in
              n_test=len(feats['test'][1]), feature_dim=feats['train'][0].shape[1])
     m.update(evaluate_features(*feats['train'], *feats['test'], fracs=fracs, fast='fast' in protocols, seed=seed,
                                knn_k=knn_k, knn_tau=knn_tau, chunk_size=chunk_size, fast_kw=fast_kw, ties=ties))
+    if nuisance and hasattr(bases['train'], 'nuisance_targets'):       # datasets that know their nuisance factors
+        probes = nuisance_probes(feats['train'][0], bases['train'].nuisance_targets, feats['test'][0],
+                                 bases['test'].nuisance_targets, seed=seed, fast_kw=fast_kw)
+        m['nuisance_top1'] = {k: p['top1'] for k, p in probes.items()}
+        m['nuisance_chance'] = {k: p['chance'] for k, p in probes.items()}
     if 'faithful' in protocols:
         fk = dict(faithful_kw or {})
         det = {_frac_key(f): linear_eval_faithful(encoder, bases['train'], bases['test'], img_size, label_frac=f,
@@ -552,7 +568,10 @@ def synthfg_eval(argv:list=None):
             _fail(_user_error(e), code)
         if phase is _eval_plan: plan = res
     print(json.dumps({k: res[k] for k in ('linear_protocol', 'linear_top1', 'retrieval_rank1', 'retrieval_rank5',
-                                          'retrieval_map', 'knn_top1')}))
+                                          'retrieval_map', 'knn_top1', 'nuisance_top1') if k in res}))
+    if 'nuisance_top1' in res:
+        print('nuisance probes (linear top-1 / chance, %): ' + ', '.join(
+            f"{k} {v:.1f}/{res['nuisance_chance'][k]:.1f}" for k, v in res['nuisance_top1'].items()))
     print(f"metrics written to {plan['out']}")
 
 # %% ../nbs/08_evaluation.ipynb
