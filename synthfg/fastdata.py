@@ -4,8 +4,9 @@
 
 # %% auto 0
 __all__ = ['CACHE_FORMAT', 'JITTER_OPS', 'N_UNIFORMS', 'cache_size', 'fit_image', 'decode_images', 'rrc_boxes', 'center_boxes',
-           'crop_resize', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur',
-           'jitter_views', 'augment', 'moco_v2_views', 'normalize', 'save_cache', 'load_cache', 'DeviceViews']
+           'crop_resize', 'resized_crops', 'plain_views', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation',
+           'adjust_hue', 'blur', 'jitter_views', 'augment', 'moco_v2_views', 'normalize', 'save_cache', 'load_cache',
+           'DeviceViews']
 
 # %% ../nbs/12_fastdata.ipynb
 import math, os
@@ -94,9 +95,27 @@ def center_boxes(hw, img_size):
     return torch.stack([x0, y0, x0 + side, y0 + side], 1)
 
 def crop_resize(images, boxes, img_size):
-    "Crop float images (B,3,S,S) to their boxes (B,4) and resize to `img_size` (bilinear, ceil(box/out) samples averaged per pixel)."
+    "Crop float images (B,3,S,S) to their boxes (B,4) and resize to `img_size` in one batched call (`roi_align`: bilinear, ceil(box/out) samples averaged per pixel)."
     rois = torch.cat([torch.arange(len(boxes), device=boxes.device, dtype=boxes.dtype)[:, None], boxes], 1)
     return roi_align(images, rois.to(images.dtype), (img_size, img_size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+
+def _resize(x, size): return F.interpolate(x, size=size, mode='bilinear', antialias=True, align_corners=False)
+
+def resized_crops(images, boxes, img_size, out=None):
+    "Image by image: crop to the integer box and resize to `img_size` (antialiased bilinear) = torchvision's `resized_crop` on tensors."
+    if out is None: out = images.new_empty(len(boxes), images.shape[1], img_size, img_size)
+    for k, (x0, y0, x1, y1) in enumerate(boxes.long().tolist()): out[k] = _resize(images[k:k + 1, :, y0:y1, x0:x1], (img_size, img_size))[0]
+    return out
+
+def plain_views(images, hw, img_size, out=None):
+    "Image by image: `Resize(int(img_size / 0.875))` (shorter side) + `CenterCrop(img_size)`, torchvision's rules on tensors."
+    R = int(img_size / 0.875)
+    if out is None: out = images.new_empty(len(hw), images.shape[1], img_size, img_size)
+    for k, (h, w) in enumerate(hw.tolist()):
+        nh, nw = (R, int(R * w / h)) if h <= w else (int(R * h / w), R)
+        t, l = int(round((nh - img_size) / 2.0)), int(round((nw - img_size) / 2.0))
+        out[k] = _resize(images[k:k + 1, :, :h, :w], (nh, nw))[0, :, t:t + img_size, l:l + img_size]
+    return out
 
 # %% ../nbs/12_fastdata.ipynb
 def _grey(x):
@@ -149,11 +168,11 @@ JITTER_OPS = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
 N_UNIFORMS = 2 * 10 + 2 + 1 + 1 + 4 + 4 + 1 + 1 + 1    # crop (10 attempts + offsets), flip, jitter on, 4 factors, order, grey, blur on, sigma
 
 def _where(x, mask, fn, *args, sparse=None):
-    "`fn(x, *args)` on the samples where `mask`, `x` elsewhere; `sparse` (default: on CPU) computes only those samples."
+    "`fn(x, *args)` on the samples where `mask`, `x` elsewhere; `sparse` (default: on CPU): only those samples, written into `x`."
     if sparse is None: sparse = x.device.type == 'cpu'
     if not sparse: return torch.where(_col(mask), fn(x.clone(), *args), x)     # no host sync (GPU)
     idx = mask.nonzero()[:, 0]
-    if len(idx) == len(x): return fn(x, *args)
+    if len(idx) == len(x): return x.copy_(fn(x, *args))
     if len(idx): x.index_copy_(0, idx, fn(x[idx], *(a[idx] for a in args)))
     return x
 
@@ -182,9 +201,12 @@ def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0
     x = _where(x, u[:, 33] < p_blur, lambda t, sg: blur(t, sg, k), sig, sparse=sparse)
     return _where(x, u[:, 22] < 0.5, lambda t: t.flip(-1), sparse=sparse)
 
-def moco_v2_views(images, hw, u, img_size, scale=(0.2, 1.0), sparse=None, **kw):
-    "MoCo v2 views of float images (B,3,S,S) in [0,1] with sizes `hw`, parameters from uniforms `u` (B, N_UNIFORMS)."
-    return augment(crop_resize(images, rrc_boxes(hw, u[:, :22], scale), img_size), u, img_size, sparse, **kw)
+def moco_v2_views(images, hw, u, img_size, scale=(0.2, 1.0), sparse=None, out=None, **kw):
+    "MoCo v2 views of float images (B,3,S,S) in [0,1] with sizes `hw`, parameters from uniforms `u` (B, N_UNIFORMS); `sparse`: into `out`."
+    if sparse is None: sparse = images.device.type == 'cpu'
+    boxes = rrc_boxes(hw, u[:, :22], scale)
+    crops = resized_crops(images, boxes, img_size, out) if sparse else crop_resize(images, boxes, img_size)
+    return augment(crops, u, img_size, sparse, **kw)
 
 def normalize(x, mean=IMAGENET_MEAN, std=IMAGENET_STD):
     "(x - mean) / std per channel of (B,3,H,W), in place."
@@ -240,11 +262,12 @@ class DeviceViews:
         return (f"DeviceViews({len(self)} images, cache {tuple(self.images.shape[1:])} uint8 "
                 f"({self.images.numel() / 2**20:.0f} MiB) on {self.device}, img_size={self.img_size})")
 
-    def views(self, idx, u):
+    def views(self, idx, u, out=(None, None, None)):
         "Normalised `(x, x1, x2)` of the images `idx` (a tensor on `device`) from the uniforms `u` (2, len(idx), N_UNIFORMS)."
         imgs, hw = self.images[idx].float().div_(255), self.hw[idx]
-        x = crop_resize(imgs, self.plain_boxes[idx], self.img_size)
-        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse) for v in (0, 1))
+        if self.sparse: x = plain_views(imgs, hw, self.img_size, out[0])
+        else: x = crop_resize(imgs, self.plain_boxes[idx], self.img_size)
+        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1]) for v in (0, 1))
         return normalize(x), normalize(x1), normalize(x2)
 
     def batch(self, idx, generator=None):
@@ -258,6 +281,8 @@ class DeviceViews:
         gdev = generator.device if generator is not None else torch.device('cpu')
         u = torch.rand(2, len(idx), N_UNIFORMS, generator=generator, device=gdev).to(self.device)
         c = self.chunk or len(idx)
-        parts = [self.views(idx[i:i + c], u[:, i:i + c]) for i in range(0, len(idx), c)]
-        x, x1, x2 = (torch.cat(p) if len(parts) > 1 else p[0] for p in zip(*parts))
+        if not self.sparse or c >= len(idx): x, x1, x2 = self.views(idx, u)
+        else:                                # CPU: a few images at a time, written into the batch tensors
+            x, x1, x2 = (torch.empty(len(idx), 3, self.img_size, self.img_size, device=self.device) for _ in range(3))
+            for i in range(0, len(idx), c): self.views(idx[i:i + c], u[:, i:i + c], (x[i:i + c], x1[i:i + c], x2[i:i + c]))
         return x, x1, x2, self.labels[idx], idx
