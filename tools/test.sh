@@ -5,7 +5,7 @@
 #   FLAGS="slow" bash tools/test.sh        # also run the cells flagged `slow` (minutes, needs ../shared/data)
 #   SKIP_INSTALL=1 bash tools/test.sh      # skip the pip install step (environment already set up)
 # Steps: install synthfg[dev] -> notebooks clean? -> library in sync with notebooks? -> README in sync?
-#        -> every notebook as a test (per-notebook table, closing "N passed, N failed") -> docs check.
+#        -> every notebook as a test (per-notebook table, closing "N passed, N failed") -> gpu_check --dry-run -> docs check.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -40,6 +40,12 @@ if python tools/make_readme.py --check; then echo "ok    README.md generated fro
 
 echo "== notebooks as tests (nbdev_test, one process per notebook; skipped flags: those in settings.ini tst_flags minus FLAGS='${FLAGS:-}')"
 python tools/run_tests.py --flags "${FLAGS:-}" || fail=1
+
+echo "== benchmarks/gpu_check.py --dry-run (the GPU machine's check on the CPU at tiny size)"
+log=$(mktemp)
+if OMP_NUM_THREADS=1 python benchmarks/gpu_check.py --dry-run >"$log" 2>&1; then echo "ok    $(tail -1 "$log")"
+else tail -30 "$log"; echo "FAIL  gpu_check --dry-run"; fail=1; fi
+rm -f "$log"
 
 echo "== docs check (nbdev proc_nbs + nbconvert HTML + headless Chromium)"
 python tools/docs_check.py ${DOCS_REQUIRE_BROWSER:+--require-browser} || fail=1
