@@ -642,11 +642,21 @@ def _start_line(cfg, given, n, spe, world):
     eq6 = 'off' if s == 'off' else f"from stage-2 epoch {s[0]}, step {s[1]}" if s else 'never (the bank does not fill)'
     return f"{n} training images, {spe} steps per epoch; {lr}; {k}Eq. 6 {eq6}"
 
+def _on_rank0(main, world, fn):
+    "`fn()` on rank 0 (None elsewhere); its `RunError` is raised on every rank, so no rank waits for a failed one."
+    res, err = None, None
+    if main:
+        try: res = fn()
+        except RunError as e: err = str(e)
+    if world > 1: box = [err]; dist.broadcast_object_list(box, src=0); err = box[0]
+    if err: raise RunError(err)
+    return res
+
 def _train(cfg, resume, overwrite, rank, world, device):
     b = _per_rank_batch(cfg, world)
     cfg, ck, out = _run_target(cfg, resume)
     main, given = rank == 0, cfg
-    if main: check_out(out, resume=ck is not None, overwrite=overwrite)
+    _on_rank0(main, world, lambda: check_out(out, resume=ck is not None, overwrite=overwrite))
     ckpt_path = out/'checkpoint.pt'
     cl = cfg.use_channels_last(device)
 
@@ -689,7 +699,7 @@ def _train(cfg, resume, overwrite, rank, world, device):
     if main and warn: warnings.warn(warn, stacklevel=3)
     if main and cfg.progress: print(f"synthfg: run {out}: {_start_line(cfg, given, len(ds), spe, world)}")
 
-    lock = claim_run_folder(out, overwrite and ck is None) if main else None
+    lock = _on_rank0(main, world, lambda: claim_run_folder(out, overwrite and ck is None))
     try:
         if main: cfg.to_yaml(out/'config.yaml')
         return _loop(cfg, ck, out, main, rank, world, device, b, spe, ds, views, n_workers, model, cl, dec_params, opt_dec,
@@ -950,7 +960,10 @@ def synthfg_train(argv=None):
     except _USER_ERRORS as e:
         if debug: raise
         p.error(_one_line(e))
-    try: res = train(cfg, resume=args['resume'], overwrite=args['overwrite'])
+    try:
+        with warnings.catch_warnings():           # warnings as one line each, restored afterwards
+            warnings.showwarning = lambda m, *a, **k: print(f"synthfg_train: warning: {m}", file=sys.stderr)
+            res = train(cfg, resume=args['resume'], overwrite=args['overwrite'])
     except TrainingInterrupted as e:
         if debug: raise
         _exit(_one_line(e), 130)
