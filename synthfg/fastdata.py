@@ -108,14 +108,8 @@ def resized_crops(images, boxes, img_size, out=None):
     return out
 
 def plain_views(images, hw, img_size, out=None):
-    "Image by image: `Resize(int(img_size / 0.875))` (shorter side) + `CenterCrop(img_size)`, torchvision's rules on tensors."
-    R = int(img_size / 0.875)
-    if out is None: out = images.new_empty(len(hw), images.shape[1], img_size, img_size)
-    for k, (h, w) in enumerate(hw.tolist()):
-        nh, nw = (R, int(R * w / h)) if h <= w else (int(R * h / w), R)
-        t, l = int(round((nh - img_size) / 2.0)), int(round((nw - img_size) / 2.0))
-        out[k] = _resize(images[k:k + 1, :, :h, :w], (nh, nw))[0, :, t:t + img_size, l:l + img_size]
-    return out
+    "Image by image: `plain_transform`'s centre box (`center_boxes`) rounded to whole pixels, resized to `img_size` (antialiased bilinear)."
+    return resized_crops(images, center_boxes(hw, img_size).round(), img_size, out)
 
 # %% ../nbs/12_fastdata.ipynb
 def _grey(x):
@@ -176,26 +170,27 @@ def _where(x, mask, fn, *args, sparse=None):
     if len(idx): x.index_copy_(0, idx, fn(x[idx], *(a[idx] for a in args)))
     return x
 
-def jitter_views(x, on, fac, order, sparse=None):
+def jitter_views(x, on, fac, order, sparse=None, ops=JITTER_OPS):
     "ColorJitter of the samples where `on`: op `order[b, 0]` first, ..., factors `fac` (B,4); `sparse`: a loop over those samples only."
     if sparse is None: sparse = x.device.type == 'cpu'
     if not sparse:
         for pos in range(4):
-            for op, fn in enumerate(JITTER_OPS):
+            for op, fn in enumerate(ops):
                 x = torch.where(_col(on & (order[:, pos] == op)), fn(x.clone(), fac[:, op]), x)
         return x
     for k in on.nonzero()[:, 0].tolist():
-        for op in order[k].tolist(): JITTER_OPS[op](x[k:k + 1], fac[k:k + 1, op])     # in place on the view of sample k
+        for op in order[k].tolist(): ops[op](x[k:k + 1], fac[k:k + 1, op])     # in place on the view of sample k
     return x
 
-def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0.8, p_grey=0.2, p_blur=0.5, sigma=(0.1, 2.0)):
+def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0.8, p_grey=0.2, p_blur=0.5, sigma=(0.1, 2.0),
+            ops=JITTER_OPS):
     "The MoCo v2 steps after the crop, on float crops (B,3,H,W) in [0,1]: colour jitter, greyscale, blur, flip, from uniforms `u`."
     b, c, s, hu = jitter
     lo = torch.tensor([1 - b, 1 - c, 1 - s, -hu], device=u.device, dtype=u.dtype)
     hi = torch.tensor([1 + b, 1 + c, 1 + s, hu], device=u.device, dtype=u.dtype)
     on, fac = u[:, 23] < p_jitter, lo + (hi - lo) * u[:, 24:28]
     order = u[:, 28:32].argsort(1)                      # a uniformly random order of the 4 jitter ops per sample
-    x = jitter_views(x, on, fac, order, sparse)
+    x = jitter_views(x, on, fac, order, sparse, ops)
     x = _where(x, u[:, 32] < p_grey, lambda t: _grey(t).repeat(1, 3, 1, 1), sparse=sparse)
     k, sig = blur_kernel_size(img_size), sigma[0] + (sigma[1] - sigma[0]) * u[:, 34]
     x = _where(x, u[:, 33] < p_blur, lambda t, sg: blur(t, sg, k), sig, sparse=sparse)
@@ -239,11 +234,12 @@ def load_cache(path):
 # %% ../nbs/12_fastdata.ipynb
 class DeviceViews:
     "The three views of an `SSLDataset` made on `device` from a uint8 cache of the decoded images (`data_pipeline='tensor'`)."
-    def __init__(self, ds, img_size, device='cpu', cache=None, size=None, workers=None, chunk=None, sparse=None):
+    def __init__(self, ds, img_size, device='cpu', cache=None, size=None, workers=None, chunk=None, sparse=None, compile=False):
         self.img_size, self.device = int(img_size), torch.device(device)
         cpu = self.device.type == 'cpu'
         self.chunk = chunk if chunk is not None else (4 if cpu else 0)   # CPU: a few images at a time stay in the CPU caches
         self.sparse = cpu if sparse is None else sparse
+        self.ops = tuple(torch.compile(f, dynamic=False) for f in JITTER_OPS) if compile else JITTER_OPS
         base = _base_of(ds)
         if cache is not None and Path(cache).is_file():
             images, hw, labels, _ = load_cache(cache)
@@ -267,7 +263,7 @@ class DeviceViews:
         imgs, hw = self.images[idx].float().div_(255), self.hw[idx]
         if self.sparse: x = plain_views(imgs, hw, self.img_size, out[0])
         else: x = crop_resize(imgs, self.plain_boxes[idx], self.img_size)
-        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1]) for v in (0, 1))
+        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1], ops=self.ops) for v in (0, 1))
         return normalize(x), normalize(x1), normalize(x2)
 
     def batch(self, idx, generator=None):
