@@ -7,7 +7,8 @@ __all__ = ['COMPONENTS', 'REPORT_CMD', 'RESULT_FILES', 'step_batch', 'component_
            'predicted_step', 'predicted_step_flops', 'ideal_counts', 'ideal_formula', 'ideal_ratio',
            'encoder_decoder_flops', 'device_name', 'machine_info', 'time_components', 'predicted_step_time',
            'cost_table', 'md_table', 'cost_md', 'cost_report', 'load_result', 'quick_warning', 'machine_md', 'step_md',
-           'step_config_md', 'targets_md', 'retrieval_md', 'cost_summary_md', 'cost_detail_md']
+           'step_config_md', 'targets_md', 'retrieval_md', 'cost_summary_md', 'cost_detail_md', 'load_optional',
+           'loader_md', 'gpu_check_md']
 
 # %% ../nbs/11_performance.ipynb
 import dataclasses, datetime, json, os, platform, statistics, time
@@ -263,10 +264,13 @@ def cost_report(cfg: Config, methods=('mocov2', 'mocov2+ours', 'simsiam', 'simsi
 REPORT_CMD = 'python benchmarks/report.py'
 RESULT_FILES = {'step': ('step.json', 'python benchmarks/bench_step.py --json benchmarks/results/step.json'),
                 'cost': ('cost.json', 'python benchmarks/report.py --skip-retrieval'),
-                'retrieval': ('retrieval.json', 'python benchmarks/bench_retrieval.py --json benchmarks/results/retrieval.json')}
+                'retrieval': ('retrieval.json', 'python benchmarks/bench_retrieval.py --json benchmarks/results/retrieval.json'),
+                'loader': ('loader.json', 'OMP_NUM_THREADS=1 python benchmarks/bench_loader.py --json benchmarks/results/loader.json'),
+                'loader_compiled': ('loader_compiled.json', 'OMP_NUM_THREADS=1 python benchmarks/bench_loader.py --compile --json benchmarks/results/loader_compiled.json'),
+                'gpu_check': ('gpu_check.json', 'python benchmarks/gpu_check.py (on a GPU machine, after benchmarks/pack_data.py)')}
 
 def load_result(name: str, folder='../benchmarks/results') -> dict:
-    "The JSON results `name` ('step', 'cost', 'retrieval') from `folder`; a clear error naming the file and the command if missing."
+    "The JSON results `name` (a key of `RESULT_FILES`) from `folder`; a clear error naming the file and the command if missing."
     fn, cmd = RESULT_FILES[name]
     p = Path(folder) / fn
     if not p.is_file():
@@ -349,3 +353,69 @@ def cost_detail_md(d: dict, name: str) -> str:
     m = d['methods'][name]
     cfg = Config(method=name.replace('+ours', ''), synth=name.endswith('+ours'), nu=d['config']['nu'])
     return cost_md(cost_table(cfg, m['flops'], m['times_s']))
+
+# %% ../nbs/11_performance.ipynb
+def load_optional(name: str, folder='../benchmarks/results'):
+    "`load_result(name, folder)`, or None if that file does not exist yet."
+    try: return load_result(name, folder)
+    except FileNotFoundError: return None
+
+def loader_md(d: dict) -> str:
+    "Markdown table of `loader.json` (bench_loader.py): images/s of each pipeline per worker/core, cores per 1,000 images/s."
+    s, t = d['summary'], d['tensor']
+    rows = [[f"PIL (`SSLDataset` in a DataLoader, {p['workers']} worker{'s' if p['workers'] > 1 else ''})", f"{p['img_s']:.1f}",
+             f"{p['img_s_per_worker']:.1f}", f"{1000 / p['img_s_per_worker']:.1f}"] for p in d['pil']]
+    if t: rows.append([f"tensor cache (`DeviceViews`, {t['threads']} thread{'s' if t['threads'] > 1 else ''}, {d['config']['device']})",
+                       f"{t['img_s']:.1f}", _f(t.get('img_s_per_core'), '.1f'),
+                       _f(t.get('img_s_per_core') and 1000 / t['img_s_per_core'], '.1f')])
+    out = md_table(['pipeline (3 views per image)', 'images/s', 'images/s per worker or core', 'CPU cores per 1,000 images/s'], rows)
+    if 'speedup_per_core' in s:
+        il = (f", **{s['speedup_interleaved']:.2f}×** timed back to back in one process (median of "
+              f"{len(d['interleaved']['rounds'])} rounds)") if 'speedup_interleaved' in s else ''
+        out += (f"\n\nTensor cache ÷ PIL, images/s per core: **{s['speedup_per_core']:.2f}×** from the rows above{il} "
+                f"(target ≥ {s['target_speedup']:.0f}× on the {'interleaved ' if il else ''}ratio: "
+                f"{'met' if s['target_met'] else '**not met**'}); the cache itself is decoded once in {t['decode_s']:.1f} s "
+                f"({t['cache_mib']:.0f} MiB){'; colour operations compiled' if t.get('compile') else ''}.")
+    return out
+
+def gpu_check_md(d) -> str:
+    "Markdown of `gpu_check.json` (benchmarks/gpu_check.py): gpu cells, step table with MFU, loaders, short runs, targets; a line if None."
+    if d is None:
+        return ("**No GPU run yet.** No GPU has been lent to this project so far: `benchmarks/results/gpu_check.json` does not "
+                "exist. On a GPU machine: `python benchmarks/pack_data.py` (here, for the data), then "
+                "`python benchmarks/gpu_check.py` (under 8 minutes) writes it, and this section shows it.")
+    c, parts = d['config'], []
+    parts.append(f"{'**Dry run** (CPU, tiny sizes: a smoke test of the script, not GPU numbers). ' if d.get('dry_run') else ''}"
+                 f"{c['device_name']}, torch {c['torch']}, CUDA {c.get('cuda') or '–'}; {c['arch']}, {c['img_size']} px, batch "
+                 f"{c['batch_size']}, amp {c['amp']}, channels_last; dense bf16 peak {_f(c.get('peak_tflops'), '.0f')} TFLOP/s; "
+                 f"run {c['date']}, {d['elapsed_s']:.0f} s.")
+    if d['cells']:
+        parts.append(md_table(['notebook (`--flags gpu`)', 'result', 'time (s)'],
+                              [[r['notebook'], r.get('skipped') or ('ok' if r['ok'] else '**failed**'), _f(r.get('time_s'), '.0f')] for r in d['cells']]))
+    rows = []
+    for r in d['steps']:
+        mode = 'compiled' if r['compiled'] else 'eager'
+        if 'img_s' not in r: rows.append([r['method'], mode] + [r.get('skipped') or f"error: {r.get('error', '')[:60]}"] + [''] * 5); continue
+        rows.append([r['method'], mode, f"{1e3 * r['step_s']:.1f}", f"{r['img_s']:.0f}", _f(r.get('tflops_s'), '.1f'), _pct(r.get('mfu')),
+                     f"{r['peak_mem_bytes'] / 2**30:.2f}", f"{r['first_step_s']:.1f}"])
+    if rows: parts.append(md_table(['method', 'mode', 'step (ms)', 'images/s', 'TFLOP/s', 'MFU', 'peak memory (GiB)', 'first step (s)'], rows))
+    L = d.get('loader')
+    if L:
+        lr = [[f"PIL, {p['workers']} worker(s)", f"{p['img_s']:.0f}"] for p in L['pil']]
+        if L.get('tensor'): lr.append([f"tensor cache on {L['tensor']['device']}", f"{L['tensor']['img_s']:.0f}"])
+        parts.append(md_table([f"loader ({L['images']} images, {c.get('data', '')})", 'images/s'], lr))
+    if d['runs']:
+        rr = [[n, r.get('skipped') or r.get('error') or f"{r['stage2_steps']}", _f(r.get('loss_first'), '.3f'), _f(r.get('loss_last'), '.3f'),
+               _f(r.get('l_c_last'), '.3f'), _f(r.get('chance_l_c'), '.2f'), 'yes' if r.get('finite') else '**no**'] for n, r in d['runs'].items()]
+        parts.append(md_table(['short run', 'joint steps', 'loss, first quarter', 'loss, last quarter', 'L_C, last quarter',
+                               'L_C chance ln(K+1)', 'all finite'], rr))
+    t = d['targets']
+    ok = lambda b: '–' if b is None else ('met' if b else '**not met**')
+    parts.append(md_table(['target', 'measured', ''], [
+        ['MoCo v2 + ours model FLOP utilisation ≥ 35 %', _pct(t.get('mfu_mocov2_ours')), ok(t.get('mfu_met'))],
+        ['tensor loader ≥ the fastest step', f"{_f(t.get('tensor_loader_img_s'), '.0f')} vs {_f(t.get('fastest_step_img_s'), '.0f')} images/s",
+         ok(t.get('tensor_loader_keeps_up'))],
+        ['PIL loader ≥ the fastest step', f"{_f(t.get('pil_loader_img_s'), '.0f')} vs {_f(t.get('fastest_step_img_s'), '.0f')} images/s",
+         ok(t.get('pil_loader_keeps_up'))],
+        ['hard checks (gpu cells, steps, finite losses)', '', 'ok' if t['hard_checks_ok'] else '**failed**']]))
+    return '\n\n'.join(parts)
