@@ -111,6 +111,7 @@ def execute(run, runs_dir, results_dir, threads):
             run['cfg'].to_yaml(cfg_path)
             cmd = [str(bindir/'synthfg_train'), '--config', str(cfg_path), '--out', str(d), '--no-progress']
             if st == 'partial': cmd += ['--resume', str(d)]
+            elif any(d.iterdir()): cmd += ['--overwrite']     # the leftovers of a run that never checkpointed
             log(runs_dir, f"start {name} ({'resume' if st == 'partial' else 'fresh'})")
             t0 = time.time()
             r = subprocess.run(cmd, stdout=lf, stderr=subprocess.STDOUT, env=env)

@@ -406,4 +406,5 @@ d = { 'settings': { 'branch': 'main',
                                  'synthfg.trainer.set_rng_state': ('trainer.html#set_rng_state', 'synthfg/trainer.py'),
                                  'synthfg.trainer.stored_config': ('trainer.html#stored_config', 'synthfg/trainer.py'),
                                  'synthfg.trainer.synthfg_train': ('trainer.html#synthfg_train', 'synthfg/trainer.py'),
-                                 'synthfg.trainer.train': ('trainer.html#train', 'synthfg/trainer.py')}}}
+                                 'synthfg.trainer.train': ('trainer.html#train', 'synthfg/trainer.py'),
+                                 'synthfg.trainer.usable_workers': ('trainer.html#usable_workers', 'synthfg/trainer.py')}}}

@@ -7,9 +7,10 @@ __all__ = ['METHODS', 'ARCHS', 'AMP_MODES', 'DATA_PIPELINES', 'BASE_LR', 'PAPER_
            'ConfigError', 'Config', 'resolve_device', 'init_distributed', 'build_data', 'SeededItems', 'epoch_batches',
            'build_model', 'resolve_config', 'online_encoder', 'rng_state', 'set_rng_state', 'RunError',
            'save_checkpoint', 'load_checkpoint', 'stored_config', 'lock_holder', 'check_out', 'claim_run_folder',
-           'release_lock', 'clean_stale_tmp', 'evaluate', 'param_groups', 'NonFiniteLossError', 'is_loss_term',
-           'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start', 'bank_fill_warning', 'method_line', 'train',
-           'bad_image_message', 'load_encoder', 'cli_parser', 'config_from_args', 'synthfg_train']
+           'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'param_groups', 'NonFiniteLossError',
+           'is_loss_term', 'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start', 'bank_fill_warning',
+           'method_line', 'train', 'bad_image_message', 'load_encoder', 'cli_parser', 'config_from_args',
+           'synthfg_train']
 
 # %% ../nbs/07_trainer.ipynb
 import argparse, dataclasses, errno, json, math, os, pickle, random, re, shutil, signal, socket, sys, tempfile, threading, time, types, typing, warnings
@@ -422,6 +423,10 @@ def clean_stale_tmp(out):
     return gone
 
 # %% ../nbs/07_trainer.ipynb
+def usable_workers(workers):
+    "DataLoader workers: at most the CPUs this process may use (more only slow a small machine down)."
+    return min(workers, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
+
 def evaluate(cfg, encoder, device='cpu'):
     "kNN top-1 and test-split retrieval (rank-1/5, mAP) of `encoder` on `cfg.dataset` (None if synthfg.evaluation is absent)."
     try: from synthfg.evaluation import TransformedDataset, extract_features, knn_top1, retrieval_metrics
@@ -431,7 +436,7 @@ def evaluate(cfg, encoder, device='cpu'):
     devs = [device] if torch.device(device).type == 'cuda' else []
     with torch.random.fork_rng(devices=devs):
         (ftr, ytr), (fte, yte) = [extract_features(encoder, TransformedDataset(make_dataset(cfg.dataset, cfg.data_root, s, **kw), tfm),
-                                                   batch_size=cfg.eval_batch_size, device=device, workers=cfg.workers)
+                                                   batch_size=cfg.eval_batch_size, device=device, workers=usable_workers(cfg.workers))
                                   for s in ('train', 'test')]
     r = retrieval_metrics(fte, yte, ks=(1, 5))
     return {'knn_top1': knn_top1(ftr, ytr, fte, yte, k=cfg.knn_k), 'rank1': r['rank1'], 'rank5': r['rank5'], 'map': r['map']}
@@ -672,7 +677,7 @@ def _train(cfg, resume, overwrite, rank, world, device):
     try: model.validate_batch(b, world)
     except ValueError as e: raise ConfigError(str(e)) from None
     views = _device_views(cfg, ds, device)
-    n_workers = min(cfg.workers, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
+    n_workers = usable_workers(cfg.workers)
     dec_params = list(model.decoder.parameters()) if cfg.synth else []
     opt_dec = torch.optim.Adam(dec_params, lr=cfg.decoder_lr) if cfg.synth else None
     opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.sgd_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
