@@ -244,7 +244,7 @@ def cost_report(cfg: Config, methods=('mocov2', 'mocov2+ours', 'simsiam', 'simsi
     "Component FLOPs (+ times) and the cost terms of each method at `cfg` (a JSON-ready dict; see `benchmarks/report.py`)."
     device = resolve_device(cfg.device) if device is None else torch.device(device)
     load0 = os.getloadavg()
-    out = dict(config=dict(arch=cfg.arch, img_size=cfg.img_size, batch_size=cfg.batch_size, K=cfg.K, D=cfg.D, nu=cfg.nu,
+    out = dict(config=dict(arch=cfg.arch, img_size=cfg.img_size, batch_size=cfg.batch_size, K=cfg.queue_size(), D=cfg.D, nu=cfg.nu,
                            small_stem=cfg.use_small_stem, decoder_width=cfg.decoder_width, amp=cfg.amp, steps=steps, warmup=warmup,
                            **machine_info(device)), methods={})
     for name in methods:
