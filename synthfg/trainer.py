@@ -8,9 +8,9 @@ __all__ = ['METHODS', 'ARCHS', 'AMP_MODES', 'DATA_PIPELINES', 'BASE_LR', 'PAPER_
            'build_model', 'resolve_config', 'online_encoder', 'rng_state', 'set_rng_state', 'RunError',
            'save_checkpoint', 'load_checkpoint', 'stored_config', 'lock_holder', 'check_out', 'claim_run_folder',
            'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'param_groups', 'NonFiniteLossError',
-           'is_loss_term', 'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start', 'bank_fill_warning',
-           'method_line', 'train', 'bad_image_message', 'load_encoder', 'cli_parser', 'config_from_args',
-           'synthfg_train']
+           'is_loss_term', 'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start', 'SynthFGWarning',
+           'bank_fill_warning', 'method_line', 'train', 'bad_image_message', 'load_encoder', 'cli_parser',
+           'config_from_args', 'synthfg_train']
 
 # %% ../nbs/07_trainer.ipynb
 import argparse, dataclasses, errno, json, math, os, pickle, random, re, shutil, signal, socket, sys, tempfile, threading, time, types, typing, warnings
@@ -534,6 +534,9 @@ def eq6_start(cfg, n_images, world=1):
     if spe == 0 or first > spe * cfg.epochs: return None
     return (first - 1) // spe + 1, (first - 1) % spe + 1
 
+class SynthFGWarning(UserWarning):
+    "A warning about a run's setup (e.g. a memory bank that never fills); `synthfg_train` always shows it."
+
 def bank_fill_warning(cfg, n_images, world=1):
     "The warning for a run that uses Eq. 6 but ends before its memory bank is full (None otherwise)."
     if not (cfg.synth and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar')) or eq6_start(cfg, n_images, world): return None
@@ -701,7 +704,7 @@ def _train(cfg, resume, overwrite, rank, world, device):
             torch.manual_seed(cfg.seed + 1000 * pos['global_step'] + rank)
     acc = EpochMeans(ck.get('epoch_means') if ck is not None else None)
     warn = bank_fill_warning(cfg, len(ds), world)
-    if main and warn: warnings.warn(warn, stacklevel=3)
+    if main and warn: warnings.warn(warn, SynthFGWarning, stacklevel=3)
     if main and cfg.progress: print(f"synthfg: run {out}: {_start_line(cfg, given, len(ds), spe, world)}")
 
     lock = _on_rank0(main, world, lambda: claim_run_folder(out, overwrite and ck is None))
@@ -967,6 +970,8 @@ def synthfg_train(argv=None):
         p.error(_one_line(e))
     try:
         with warnings.catch_warnings():           # warnings as one line each, restored afterwards
+            warnings.simplefilter('always', SynthFGWarning)   # synthfg's own warnings are shown even under
+            warnings.filterwarnings('always', module=r'synthfg(\.|$)')   # PYTHONWARNINGS=ignore
             warnings.showwarning = lambda m, *a, **k: print(f"synthfg_train: warning: {m}", file=sys.stderr)
             res = train(cfg, resume=args['resume'], overwrite=args['overwrite'])
     except TrainingInterrupted as e:
