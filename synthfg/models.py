@@ -197,9 +197,9 @@ class MoCoV2(nn.Module):
         kg = concat_all_gather(k)
         world = dist.get_world_size() if dist_on() else 1
         self.validate_batch(len(k), world)
-        p = int(self.queue_ptr)
-        self.queue[p:p + len(kg)] = kg
-        self.queue_ptr.fill_((p + len(kg)) % self.K)
+        idx = (self.queue_ptr + torch.arange(len(kg), device=self.queue.device)) % self.K   # on the device: no host sync
+        self.queue.index_copy_(0, idx, kg.to(self.queue.dtype))
+        self.queue_ptr.copy_((self.queue_ptr + len(kg)) % self.K)
 
     def ssl_loss(self, x1, x2):
         "L_C of MoCo v2 (query x', key x''), momentum update and enqueue; returns (l_c, extras for SynthFG)."
