@@ -9,8 +9,8 @@ __all__ = ['METHODS', 'ARCHS', 'AMP_MODES', 'DATA_PIPELINES', 'BASE_LR', 'PAPER_
            'save_checkpoint', 'load_checkpoint', 'stored_config', 'lock_holder', 'check_out', 'claim_run_folder',
            'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'param_groups', 'NonFiniteLossError',
            'is_loss_term', 'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start', 'SynthFGWarning',
-           'bank_fill_warning', 'method_line', 'train', 'bad_image_message', 'load_encoder', 'cli_parser',
-           'config_from_args', 'synthfg_train']
+           'bank_fill_warning', 'method_line', 'train', 'bad_image_message', 'load_encoder', 'export_encoder',
+           'synthfg_export', 'cli_parser', 'config_from_args', 'synthfg_train']
 
 # %% ../nbs/07_trainer.ipynb
 import argparse, dataclasses, errno, json, math, os, pickle, random, re, shutil, signal, socket, sys, tempfile, threading, time, types, typing, warnings
@@ -854,6 +854,37 @@ def load_encoder(ckpt_path, map_location='cpu'):
     if not sd: raise ValueError(f"{ckpt_path}: the checkpoint's model state has no '{pre}*' encoder weights")
     encoder.load_state_dict(sd)
     return encoder.eval(), cfg
+
+# %% ../nbs/07_trainer.ipynb
+def export_encoder(ckpt, out=None):
+    "Write the online encoder of `ckpt` as a torchvision-format ResNet state dict (no `fc`) to `out` [RUN/encoder.pth]; -> (path, cfg)."
+    ck = Path(ckpt)
+    out = Path(out) if out is not None else (ck if ck.is_dir() else ck.parent)/'encoder.pth'
+    if out.is_dir(): raise RunError(f"--out {out} is a folder; give a file name such as {out/'encoder.pth'}")
+    if not out.parent.is_dir(): raise RunError(f"--out {out}: the folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK): raise RunError(f"--out {out}: the folder {out.parent} is not writable")
+    enc, cfg = load_encoder(ckpt)
+    save_checkpoint({k: v.detach().cpu().contiguous() for k, v in enc.state_dict().items()}, out)
+    return out, cfg
+
+def _export_cli(ckpt:Param("checkpoint written by synthfg_train (RUN/checkpoint.pt) or its run folder", str)=None,
+                out:Param("file for the torchvision-format ResNet state dict [RUN/encoder.pth]", str)=None,
+                debug:Param("show the traceback of an error", store_true)=False):
+    "Export the trained encoder of a synthfg run as a torchvision ResNet state dict."
+
+def synthfg_export(argv=None):
+    "Console script `synthfg_export --ckpt RUN [--out encoder.pth]`."
+    p = anno_parser(_export_cli, prog='synthfg_export')
+    a = vars(p.parse_args(argv)); a.pop('pdb', None); a.pop('xtra', None)
+    if a['ckpt'] is None: p.error("--ckpt is required (a checkpoint RUN/checkpoint.pt or its run folder)")
+    try: path, cfg = export_encoder(a['ckpt'], a['out'])
+    except (ConfigError, RunError, FileNotFoundError, ValueError) as e:
+        if a['debug'] or os.environ.get('SYNTHFG_DEBUG', '') not in ('', '0'): raise
+        print(f"synthfg_export: error: {_one_line(e)}", file=sys.stderr); sys.exit(1)
+    stem = ("small 3x3 stem without max-pool: set enc.conv1 = torch.nn.Conv2d(3, 64, 3, 1, 1, bias=False) and "
+            "enc.maxpool = torch.nn.Identity() before loading") if cfg.use_small_stem else "standard stem"
+    print(f"wrote {path}: torchvision {cfg.arch} state dict without fc ({stem}); load it with "
+          f"enc = torchvision.models.{cfg.arch}(); enc.fc = torch.nn.Identity(); enc.load_state_dict(torch.load('{path}'))")
 
 # %% ../nbs/07_trainer.ipynb
 def _cli(dataset:Param("dataset", str, choices=list(DATASETS))=None,
