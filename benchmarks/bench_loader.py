@@ -25,6 +25,8 @@ from torch.utils.data import DataLoader, Subset
 from synthfg.data import SSLDataset, data_root, make_dataset
 from synthfg.fastdata import DeviceViews
 from synthfg.perf import device_name
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_step import sync
 
 def pil_rate(ds, workers, batch_size=32, n_images=256, warmup_batches=1):
     "Images/s of DataLoader(`ds`, `workers`) over `n_images` after `warmup_batches` (worker start-up not timed)."
@@ -42,15 +44,16 @@ def tensor_rate(views, batch_size=32, n_images=256, seed=0, warmup_batches=1):
     dev = views.device
     g = torch.Generator(device=dev).manual_seed(seed)
     idx = lambda k: [(k * batch_size + i) % len(views) for i in range(batch_size)]
-    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     for k in range(warmup_batches): views.batch(idx(k), g)
-    sync(); t = time.perf_counter(); seen = 0
+    sync(dev); t = time.perf_counter(); seen = 0
     for k in range(max(1, n_images // batch_size)):
         views.batch(idx(k), g); seen += batch_size
-    sync()
+    sync(dev)
     return seen / (time.perf_counter() - t)
 
-def interleaved(ds, views, rounds=5, n=32, seed=0):
+INTERLEAVED_N = 32                     # images per round of `interleaved`
+
+def interleaved(ds, views, rounds=5, n=INTERLEAVED_N, seed=0):
     "Per-round (PIL images/s, tensor images/s), the two timed back to back in this process with one torch thread each round."
     g, out = torch.Generator(device=views.device).manual_seed(seed), []
     for r in range(rounds):
@@ -94,7 +97,7 @@ def run(root, img_size=224, workers=(1, 2), n_images=256, batch_size=32, device=
         finally: torch.set_num_threads(prev)
         ratios = sorted(t / p for p, t in rounds)
         out['interleaved'] = dict(rounds=[dict(pil_img_s=p, tensor_img_s=t) for p, t in rounds], median_ratio=ratios[len(ratios) // 2])
-        print(f"interleaved in one process ({len(rounds)} rounds of {32} images): tensor / PIL = "
+        print(f"interleaved in one process ({len(rounds)} rounds of {INTERLEAVED_N} images): tensor / PIL = "
               + ', '.join(f'{x:.2f}' for x in ratios) + f"; median {out['interleaved']['median_ratio']:.2f}", flush=True)
     out['tensor'] = dict(img_s=r, threads=threads, img_s_per_core=per_core, decode_s=decode_s, compile=compile,
                          cache_mib=views.images.numel() / 2**20, cache_shape=list(views.images.shape))

@@ -90,7 +90,7 @@ def rrc_boxes(hw, u, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), attempts=10):
 def center_boxes(hw, img_size):
     "Boxes of `plain_transform`: resize the shorter side to `int(img_size / 0.875)`, centre crop `img_size`, in image pixels."
     h, w = hw[:, 0].float(), hw[:, 1].float()
-    side = img_size * torch.minimum(h, w) / int(img_size / 0.875)
+    side = img_size * torch.minimum(h, w) / cache_size(img_size)
     y0, x0 = (h - side) / 2, (w - side) / 2
     return torch.stack([x0, y0, x0 + side, y0 + side], 1)
 

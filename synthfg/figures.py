@@ -23,7 +23,7 @@ from .data import SSLDataset, denormalize, make_dataset
 from .evaluation import extract_features, linear_eval_fast, plain_dataset
 from .losses import info_nce
 from .models import MoCoV2, SimSiam, SynthFG
-from .trainer import Config, build_model, load_checkpoint
+from .trainer import Config, build_model, load_checkpoint, stored_config
 
 # %% ../nbs/09_figures.ipynb
 def method_diagram():
@@ -63,7 +63,7 @@ def _run_path(run):
 def load_run(run, map_location='cpu'):
     "`(model, cfg)`: the full training model of a run folder (or its checkpoint file), weights loaded, in eval mode."
     ck = load_checkpoint(run, map_location)
-    cfg = Config.from_dict(ck['config'], what=f'config stored in {run}')
+    cfg = stored_config(ck, run)
     with torch.random.fork_rng(devices=[]): model = build_model(cfg)
     model.load_state_dict(ck['model'])
     return model.eval(), cfg

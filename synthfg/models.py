@@ -20,9 +20,8 @@ from torchvision.models import ResNet18_Weights, ResNet50_Weights
 from torch.utils.flop_counter import FlopCounterMode
 from .losses import info_nce, simsiam_loss, recon_loss, synth_pair_loss, total_loss, psnr
 from .memory_bank import concat_all_gather
-from .gradcam import gradcam_scores, frozen_call
+from .gradcam import gradcam_scores, frozen_call, GRADCAM_SIGNS
 from .perturb import perturb, PERTURB_MODES
-from .gradcam import GRADCAM_SIGNS
 
 # %% ../nbs/06_models.ipynb
 ARCHS = {'resnet18': (torchvision.models.resnet18, ResNet18_Weights),

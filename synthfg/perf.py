@@ -51,7 +51,7 @@ def component_fns(cfg: Config, device=None, seed: int = 0):
     torch.manual_seed(seed)
     model = build_model(dataclasses.replace(cfg, synth=True)).to(device).train()
     model.bank.enqueue(torch.randn(cfg.D, model.bank.n, device=device) * torch.rand(model.bank.n, device=device))  # bank ready: s is used
-    cl = device.type == 'cuda' and cfg.channels_last
+    cl = cfg.use_channels_last(device)
     if cl: model = model.to(memory_format=torch.channels_last)
     x, x1, x2 = step_batch(cfg, seed, device)
     if cl: x, x1, x2 = (t.contiguous(memory_format=torch.channels_last) for t in (x, x1, x2))

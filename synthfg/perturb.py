@@ -7,7 +7,7 @@ __all__ = ['PERTURB_MODES', 'variance_noise_spread', 'variance_noise', 'noise_st
 
 # %% ../nbs/03_perturb.ipynb
 import torch
-from .gradcam import minmax_norm, gradcam_noise, scaled_noise, NOISE_SCALES
+from .gradcam import minmax_norm, scaled_noise, NOISE_SCALES
 
 # %% ../nbs/03_perturb.ipynb
 def variance_noise_spread(s: torch.Tensor, kappa: float = 0.02, eps_var: float = 0.05) -> torch.Tensor:

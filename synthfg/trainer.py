@@ -4,8 +4,8 @@
 
 # %% auto 0
 __all__ = ['METHODS', 'ARCHS', 'AMP_MODES', 'DATA_PIPELINES', 'BASE_LR', 'PAPER_K', 'CKPT_FORMAT', 'RUN_FILES', 'LOCK_NAME',
-           'ConfigError', 'Config', 'resolve_device', 'init_distributed', 'build_data', 'SeededItems', 'epoch_batches',
-           'build_model', 'resolve_config', 'online_encoder', 'rng_state', 'set_rng_state', 'RunError',
+           'ConfigError', 'Config', 'resolve_device', 'init_distributed', 'build_data', 'seed_of', 'SeededItems',
+           'epoch_batches', 'build_model', 'resolve_config', 'online_encoder', 'rng_state', 'set_rng_state', 'RunError',
            'save_checkpoint', 'load_checkpoint', 'stored_config', 'lock_holder', 'check_out', 'claim_run_folder',
            'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'param_groups', 'NonFiniteLossError',
            'is_loss_term', 'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start', 'SynthFGWarning',
@@ -226,13 +226,16 @@ def build_data(cfg, split='train'):
     kw = {'seed': cfg.seed, **cfg.dataset_kw}
     return SSLDataset(make_dataset(cfg.dataset, cfg.data_root, split, **kw), cfg.img_size)
 
+def seed_of(*key):
+    "A 63-bit seed that is a function of the integers `key` alone (numpy's SeedSequence)."
+    return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1, np.uint64)[0] >> 1)
+
 class SeededItems(Dataset):
     "`ds[i]` drawn under torch/numpy/python RNGs seeded by `(seed, *key, i)`; `set_key` per stage/epoch."
     def __init__(self, ds, seed=0): self.ds, self.seed, self.key = ds, seed, (0,)
     def set_key(self, *key): self.key = tuple(int(k) for k in key)
     def __len__(self): return len(self.ds)
-    def item_seed(self, i):
-        return int(np.random.SeedSequence([self.seed, *self.key, int(i)]).generate_state(1, np.uint64)[0] >> 1)
+    def item_seed(self, i): return seed_of(self.seed, *self.key, i)
     def __getitem__(self, i):
         s = self.item_seed(i)
         py, npy = random.getstate(), np.random.get_state()
@@ -473,11 +476,10 @@ def is_loss_term(k):
 def _check_finite(out, where, world, ckpt, stop=False):
     "`(terms, stop)`: the 0-dim entries of `out` as floats, and whether any rank asked to stop; raises on a non-finite loss term."
     names = [k for k, v in out.items() if torch.is_tensor(v) and v.ndim == 0]
-    vals = torch.stack([out[k].detach().float() for k in names])
-    loss = torch.tensor([is_loss_term(k) for k in names], device=vals.device)
-    flags = torch.cat([(~torch.isfinite(vals) & loss).int(), torch.tensor([int(stop)], device=vals.device)])
-    if world > 1: dist.all_reduce(flags, op=dist.ReduceOp.MAX)     # one collective: non-finite terms + stop requests
-    fl, bad = vals.tolist(), flags.tolist()
+    fl = torch.stack([out[k].detach().float() for k in names]).tolist()     # the step's one host sync
+    bad = [int(is_loss_term(k) and not math.isfinite(v)) for k, v in zip(names, fl)] + [int(stop)]
+    if world > 1:                                                  # one collective: non-finite terms + stop requests
+        flags = torch.tensor(bad, device=out['loss'].device); dist.all_reduce(flags, op=dist.ReduceOp.MAX); bad = flags.tolist()
     if any(bad[:-1]):
         terms = [k for k, b in zip(names, bad) if b and k != 'loss'] or ['loss']
         vs = ', '.join(f'{k}={v:.4g}' for k, v in zip(names, fl))
@@ -612,10 +614,6 @@ def _device_views(cfg, ds, device):
     from synthfg.fastdata import DeviceViews
     return DeviceViews(ds.ds, cfg.img_size, device)
 
-def _batch_seed(*key):
-    "Seed of the device generator of one tensor-pipeline batch: a function of `(seed, rank, stage, epoch, step)` only."
-    return int(np.random.SeedSequence([int(k) for k in key]).generate_state(1, np.uint64)[0] >> 1)
-
 def bad_image_message(e, where):
     "One line for an unreadable image met at `where` (`e` from the dataset, or re-raised by a DataLoader worker)."
     msg = str(e).strip()
@@ -627,9 +625,9 @@ def _epoch_data(ds, views, batches, cfg, device, n_workers, key):
     "The epoch's `(x, x1, x2)` on `device`: DataLoader over `ds` ('pil') or `views.batch` ('tensor'); key=(rank, stage, epoch, start)."
     rank, stage, epoch, start = key
     if views is not None:
-        for i, bidx in enumerate(batches):
-            g = torch.Generator(device=device).manual_seed(_batch_seed(cfg.seed, rank, stage, epoch, start + i))
-            yield views.batch(bidx, g)[:3]
+        g = torch.Generator(device=device)
+        for i, bidx in enumerate(batches):     # each batch's draws depend on its position only (exact resume)
+            yield views.batch(bidx, g.manual_seed(seed_of(cfg.seed, rank, stage, epoch, start + i)))[:3]
         return
     dl = DataLoader(ds, batch_sampler=batches, num_workers=n_workers, pin_memory=device.type == 'cuda',
                     generator=torch.Generator().manual_seed(cfg.seed + epoch), worker_init_fn=_worker_init if n_workers else None)
@@ -847,7 +845,7 @@ def _loop(cfg, ck, out, main, rank, world, device, b, spe, ds, views, n_workers,
 def load_encoder(ckpt_path, map_location='cpu'):
     "`(encoder, cfg)`: the online encoder of a synthfg checkpoint (file or run folder) and its Config."
     ck = load_checkpoint(ckpt_path, map_location)
-    cfg = Config.from_dict(ck['config'], what=f'config stored in {ckpt_path}')
+    cfg = stored_config(ck, ckpt_path)
     encoder, _ = make_backbone(cfg.arch, None, small_stem=cfg.use_small_stem)
     pre = 'base.encoder.' if cfg.synth else 'encoder.'
     sd = {k[len(pre):]: v for k, v in ck['model'].items() if k.startswith(pre)}
@@ -862,7 +860,7 @@ def export_encoder(ckpt, out=None):
     out = Path(out) if out is not None else (ck if ck.is_dir() else ck.parent)/'encoder.pth'
     if out.is_dir(): raise RunError(f"--out {out} is a folder; give a file name such as {out/'encoder.pth'}")
     if not out.parent.is_dir(): raise RunError(f"--out {out}: the folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK): raise RunError(f"--out {out}: the folder {out.parent} is not writable")
+    if not _writable(out.parent): raise RunError(f"--out {out}: the folder {out.parent} is not writable")
     enc, cfg = load_encoder(ckpt)
     save_checkpoint({k: v.detach().cpu().contiguous() for k, v in enc.state_dict().items()}, out)
     return out, cfg
