@@ -17,11 +17,11 @@ import torch.nn.functional as F
 import torch.distributed as dist
 import torchvision
 from torchvision.models import ResNet18_Weights, ResNet50_Weights
-from torch.utils.flop_counter import FlopCounterMode
 from .losses import info_nce, simsiam_loss, recon_loss, synth_pair_loss, total_loss, psnr
 from .memory_bank import concat_all_gather
 from .gradcam import gradcam_scores, frozen_call, GRADCAM_SIGNS
 from .perturb import perturb, PERTURB_MODES
+from .decoder import flops_of, _GlobalOnly   # _GlobalOnly: synthfg.perf imports it from here for now
 
 # %% ../nbs/06_models.ipynb
 ARCHS = {'resnet18': (torchvision.models.resnet18, ResNet18_Weights),
@@ -372,19 +372,8 @@ def recon_forward(self: SynthFG, x, encoder_eval=True):
     return dict(loss=l_r, l_r=l_r.detach())
 
 # %% ../nbs/06_models.ipynb
-class _GlobalOnly:
-    "Stand-in for FlopCounterMode's per-module tracker: counts everything under 'Global' and installs no hooks."
-    parents = {'Global'}
-    def __enter__(self): return self
-    def __exit__(self, *a): pass
-
 def count_flops(model, batch, method='forward', copy_model=True):
-    "FLOPs of one forward+backward of `getattr(model, method)(*batch)['loss']` (FlopCounterMode; on a deep copy by default)."
+    "FLOPs of one forward+backward of `getattr(model, method)(*batch)['loss']` (`flops_of`; on a deep copy by default)."
     m = copy.deepcopy(model) if copy_model else model
     batch = batch if isinstance(batch, (tuple, list)) else (batch,)
-    fc = FlopCounterMode(display=False)
-    if hasattr(fc, 'mod_tracker'): fc.mod_tracker = _GlobalOnly()
-    with fc:
-        out = getattr(m, method)(*batch)
-        out['loss'].backward()
-    return fc.get_total_flops()
+    return flops_of(lambda: getattr(m, method)(*batch)['loss'].backward())
