@@ -4,16 +4,15 @@
 
 # %% auto 0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'SPLITS', 'PAPER_SIZES', 'CUB_LAYOUT', 'CARS_LAYOUT', 'AIRCRAFT_LAYOUT',
-           'GTSRB_LAYOUT', 'ISIC_CLASSES', 'ISIC_FILES', 'ISIC_LAYOUT', 'FOLDER_LAYOUT', 'NUISANCE', 'BadImageError',
-           'to_rgb', 'load_rgb', 'ImageList', 'LabeledSubset', 'check_layout', 'CUB200', 'stanford_cars',
-           'fgvc_aircraft', 'stratified_subset', 'gtsrb', 'ISIC2017', 'image_folder', 'glyph_patterns',
-           'render_glyph_image', 'nuisance_labels', 'SyntheticFG', 'show_images', 'show_samples', 'blur_kernel_size',
-           'moco_v2_transform', 'plain_transform', 'denormalize', 'SSLDataset', 'label_fraction_indices', 'data_root',
-           'make_dataset']
+           'GTSRB_LAYOUT', 'ISIC_CLASSES', 'ISIC_FILES', 'ISIC_LAYOUT', 'FOLDER_LAYOUT', 'BadImageError', 'to_rgb',
+           'load_rgb', 'ImageList', 'LabeledSubset', 'check_layout', 'CUB200', 'stanford_cars', 'fgvc_aircraft',
+           'stratified_subset', 'gtsrb', 'ISIC2017', 'image_folder', 'SyntheticFG', 'show_images', 'show_samples',
+           'blur_kernel_size', 'moco_v2_transform', 'plain_transform', 'denormalize', 'SSLDataset',
+           'label_fraction_indices', 'data_root', 'make_dataset', 'NUISANCE', 'glyph_patterns', 'nuisance_labels',
+           'render_glyph_image']
 
 # %% ../nbs/00_data.ipynb
 import csv
-import colorsys
 import math
 import os
 import warnings
@@ -22,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets as tvd
 from torchvision import transforms as T
+
+from .glyphs import NUISANCE, glyph_patterns, nuisance_labels, render_glyph_image
 
 # %% ../nbs/00_data.ipynb
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -322,69 +323,7 @@ def image_folder(root, split='train', *, skip_bad=False, transform=None):
     return ImageList(base.samples, base.classes, name='folder', skip_bad=skip_bad, transform=transform, base=base)
 
 # %% ../nbs/00_data.ipynb
-def glyph_patterns(n, grid=3, min_dist=3, seed=1234, max_tries=4000):
-    "`n` fixed boolean `grid`x`grid` patterns, pairwise >= `min_dist` cells apart, also against mirror images."
-    rng = np.random.default_rng(seed)
-    cells = grid * grid
-    ks = range(math.floor(cells * 4 / 9), math.ceil(cells * 5 / 9) + 1)   # about half the cells on
-    chosen = []
-    for _ in range(max_tries):
-        p = np.zeros(cells, bool)
-        p[rng.choice(cells, rng.choice(ks), replace=False)] = True
-        p = p.reshape(grid, grid)
-        if all(min((p != q).sum(), (p != q[:, ::-1]).sum()) >= min_dist for q in chosen):
-            chosen.append(p)
-            if len(chosen) == n: return chosen
-    raise ValueError(f"only {len(chosen)} {grid}x{grid} glyph patterns with min_dist={min_dist} found, "
-                     f"{n} classes requested: use a larger grid")
-
-def _hsv(h, s, v): return tuple(int(255 * c) for c in colorsys.hsv_to_rgb(h % 1.0, s, v))
-
-def render_glyph_image(pattern, rng, size=64, ss=2):
-    "Draw one SyntheticFG image (see prose) -> (PIL RGB image, dict: object centre/radius, glyph box, nuisance factors)."
-    W = size * ss
-    low = rng.uniform(30, 225, (rng.integers(2, 6), rng.integers(2, 6), 3)).astype(np.uint8)
-    bg = np.asarray(Image.fromarray(low).resize((W, W), Image.BICUBIC), np.float32)
-    yy, xx = np.mgrid[0:W, 0:W] / W
-    th, f = rng.uniform(0, np.pi), rng.uniform(2, 8)                      # grating orientation, frequency
-    grating = np.sin(2 * np.pi * f * (np.cos(th) * xx + np.sin(th) * yy) + rng.uniform(0, 2 * np.pi))
-    im = Image.fromarray(np.clip(bg + rng.uniform(0, 40) * grating[..., None], 0, 255).astype(np.uint8))
-    d = ImageDraw.Draw(im)
-    n_clutter = int(rng.integers(0, 3))
-    for _ in range(n_clutter):                                            # clutter
-        (cx, cy), r = rng.uniform(0, W, 2), rng.uniform(0.04, 0.12) * W
-        col = tuple(int(c) for c in rng.integers(0, 256, 3))
-        (d.ellipse if rng.random() < .5 else d.rectangle)([cx - r, cy - r, cx + r, cy + r], fill=col)
-    r, (cx, cy), asp = rng.uniform(0.2, 0.32) * W, rng.uniform(0.3, 0.7, 2) * W, rng.uniform(0.75, 1.33)
-    rx, ry = r * np.sqrt(asp), r / np.sqrt(asp)
-    hue = rng.uniform()
-    body = _hsv(hue, rng.uniform(0.3, 1), rng.uniform(0.35, 1))
-    ellipse = rng.random() < 0.5
-    if ellipse: d.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=body)
-    else: d.rounded_rectangle([cx - rx, cy - ry, cx + rx, cy + ry], radius=0.4 * min(rx, ry), fill=body)
-    lum = 0.299 * body[0] + 0.587 * body[1] + 0.114 * body[2]
-    gcol = (_hsv(rng.uniform(), rng.uniform(0, .5), rng.uniform(0, .15)) if lum > 110 else
-            _hsv(rng.uniform(), rng.uniform(0, .3), rng.uniform(.9, 1)))
-    side = 1.2 * min(rx, ry); cell = side / pattern.shape[0]
-    x0, y0 = cx - side / 2, cy - side / 2
-    for i, j in zip(*np.nonzero(pattern)):
-        a, b = x0 + j * cell, y0 + i * cell
-        d.rectangle([a + 0.12 * cell, b + 0.12 * cell, a + 0.88 * cell, b + 0.88 * cell], fill=gcol)
-    if ss > 1: im = im.reduce(ss)
-    info = dict(center=(cx / ss, cy / ss), radius=(rx / ss, ry / ss), glyph_box=(x0 / ss, y0 / ss, (x0 + side) / ss, (y0 + side) / ss),
-                factors=dict(hue=float(hue), shape=0 if ellipse else 1, x=float(cx / W), y=float(cy / W), scale=float(r / W),
-                             orientation=float(th), clutter=n_clutter))
-    return im, info
-
-NUISANCE = {'hue': 6, 'shape': 2, 'position': 4, 'scale': 3, 'orientation': 4, 'clutter': 3}   # factor: classes
-
-def nuisance_labels(factors):
-    "Binned nuisance labels (see `NUISANCE`) of one image's raw `factors` (from `render_glyph_image`)."
-    b = lambda v, lo, hi, k: min(k - 1, max(0, int((v - lo) / (hi - lo) * k)))
-    return dict(hue=b(factors['hue'], 0, 1, 6), shape=factors['shape'],
-                position=int(factors['x'] >= 0.5) + 2 * int(factors['y'] >= 0.5),
-                scale=b(factors['scale'], 0.2, 0.32, 3), orientation=b(factors['orientation'], 0, np.pi, 4),
-                clutter=factors['clutter'])
+_all_ = ['NUISANCE', 'glyph_patterns', 'nuisance_labels', 'render_glyph_image']   # drawn in synthfg.glyphs, kept importable from here
 
 class SyntheticFG(Dataset):
     "Embedded synthetic fine-grained dataset: class = small glyph pattern, everything else is nuisance."
