@@ -4,6 +4,7 @@ Fig. 5 (alpha sweep) of the paper, at the scale two CPU cores can afford.
     python experiments/results.py                    # everything, 2 single-threaded runs at a time, resumable
     python experiments/results.py --groups main      # only the main comparison
     python experiments/results.py --dry-run          # list the runs and their state
+    python experiments/results.py --methods mocov2 simsiam byol   # the main comparison for other registered bases too
     python experiments/results.py --collect          # only copy finished runs' summaries to experiments/results/
     python experiments/results.py --faithful         # + MoCo's linear protocol (100 epochs, 100 % labels) on the
                                                      #   flowers12 MoCo v2 / MoCo v2 + ours runs (after they finish)
@@ -30,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from synthfg.data import data_root
+from synthfg.models import BASES, base_class
 from synthfg.trainer import Config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,21 +48,24 @@ def base_configs(root):
                         lr=0.03 * 256 / 32, epochs=8, decoder_epochs=1, K=512, D=512),
     }
 
-# (group, dataset, run label, Config overrides, relative cost used to order the queue)
-VARIANTS = [
-    ('main', ds, label, kw, cost) for ds in ('gtsrb', 'flowers') for label, kw, cost in [
-        ('mocov2', dict(method='mocov2', synth=False), 1.0), ('mocov2_ours', dict(method='mocov2'), 4.2),
-        ('simsiam', dict(method='simsiam', synth=False), 1.5), ('simsiam_ours', dict(method='simsiam'), 4.6)]
-] + [
-    ('ablation', 'flowers', f'mocov2_ours_{p}', dict(method='mocov2', perturb=p), 4.2) for p in ('gradcam', 'lowvar')
-] + [
-    ('alpha', 'flowers', f'mocov2_lr_alpha{a:g}', dict(method='mocov2', nu=0.0, alpha=a), 2.0) for a in (0.5, 1.0, 2.0)
-]
+MAIN_METHODS = ('mocov2', 'simsiam')   # the bases of the committed runs; --methods takes any registered base (synthfg.models.BASES)
+
+def variants(methods=MAIN_METHODS):
+    "(group, dataset, run label, Config overrides, relative cost used to order the queue) of every run; the main group per base in `methods`."
+    cost = lambda m, ours: (base_class(m).step_cost + 13 * ours) / 4     # the cost model's closed form, in MoCo v2 steps
+    return [
+        ('main', ds, f"{m}{'_ours' if ours else ''}", dict(method=m, synth=ours), cost(m, ours))
+        for ds in ('gtsrb', 'flowers') for m in methods for ours in (False, True)
+    ] + [
+        ('ablation', 'flowers', f'mocov2_ours_{p}', dict(method='mocov2', perturb=p), cost('mocov2', True)) for p in ('gradcam', 'lowvar')
+    ] + [
+        ('alpha', 'flowers', f'mocov2_lr_alpha{a:g}', dict(method='mocov2', nu=0.0, alpha=a), 2.0) for a in (0.5, 1.0, 2.0)
+    ]
 GROUPS = ('main', 'ablation', 'alpha')
 
-def plan(runs_dir, groups, root):
-    "All runs of `groups`, in queue order: group priority, then seed, then most expensive first."
-    bases, out = base_configs(root), []
+def plan(runs_dir, groups, root, methods=MAIN_METHODS):
+    "All runs of `groups` (the main group for the bases `methods`), in queue order: group priority, then seed, then most expensive first."
+    bases, out, VARIANTS = base_configs(root), [], variants(methods)
     for gi, g in enumerate(GROUPS):
         if g not in groups: continue
         for seed in SEEDS:
@@ -152,6 +157,8 @@ def main():
     ap.add_argument('--runs', default=str(REPO/'runs'/'results'), help='run folders (checkpoints; git-ignored)')
     ap.add_argument('--results', default=str(REPO/'experiments'/'results'), help='summaries read by the notebook')
     ap.add_argument('--groups', default=','.join(GROUPS), help=f'comma-separated subset of {GROUPS}')
+    ap.add_argument('--methods', nargs='+', default=list(MAIN_METHODS), choices=list(BASES),
+                    help=f"base methods of the main comparison [{' '.join(MAIN_METHODS)}: the committed runs]")
     ap.add_argument('--jobs', type=int, default=2, help='runs at a time')
     ap.add_argument('--threads', type=int, default=1, help='torch threads per run')
     ap.add_argument('--data', default=None, help='folder holding gtsrb35/ and flowers12/ (default: synthfg.data.data_root())')
@@ -166,7 +173,7 @@ def main():
     for sub in ('gtsrb35', 'flowers12'):
         if not (root/sub).is_dir(): ap.error(f"--data: {root/sub} is not a folder (set --data or $SYNTHFG_DATA)")
     runs_dir, results_dir = Path(a.runs), Path(a.results)
-    runs = plan(runs_dir, groups, root)
+    runs = plan(runs_dir, groups, root, a.methods)
     if a.dry_run or a.collect:
         for r in runs:
             st = state(r); print(f"{r['name']:40s} {r['group']:9s} {st}")

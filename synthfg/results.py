@@ -15,7 +15,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .figures import run_label
+from .figures import run_label, summary_metric
+from .models import BASES
 from .trainer import Config
 
 # %% ../nbs/10_results.ipynb
@@ -27,8 +28,10 @@ COLUMNS = {'linear 100%': ('linear_top1', '1.0'), 'linear 50%': ('linear_top1', 
 def metric_value(metrics:dict, col:str) -> float:
     "The value (%) of table column `col` (a key of `COLUMNS`) in a `synthfg_eval` metrics dict."
     if col not in COLUMNS: raise KeyError(f"unknown column {col!r}; known: {list(COLUMNS)}")
-    v = metrics
-    for k in COLUMNS[col]:
+    k, *rest = COLUMNS[col]
+    v = summary_metric(metrics, k)            # 'retrieval_rank1' or, in older summaries, 'rank1'
+    if v is None: raise KeyError(f"metrics have no {k!r} (column {col!r})")
+    for k in rest:
         if k not in v: raise KeyError(f"metrics have no {k!r} (column {col!r})")
         v = v[k]
     return float(v)
@@ -56,12 +59,12 @@ def select(runs:list, **conds) -> list:
     return [r for r in runs if all(getattr(r['cfg'], k) == v for k, v in conds.items())]
 
 def _order(cfg):
-    "Row order of the tables: method, then base before ours, ours (both) before its ablations, alpha runs last."
-    return (['mocov2', 'simsiam'].index(cfg.method), cfg.synth, cfg.nu == 0, cfg.alpha,
+    "Row order of the tables: base method in registration order (`BASES`), then base before ours, ours (both) before its ablations, alpha runs last."
+    return (list(BASES).index(cfg.method), cfg.synth, cfg.nu == 0, cfg.alpha,
             ['both', 'gradcam', 'lowvar'].index(cfg.perturb), cfg.seed)
 
 def by_label(runs:list) -> dict:
-    "`{label: [runs of each seed, by seed]}`, rows in a fixed order: MoCo v2, MoCo v2 + ours (+ ablations), SimSiam, ..."
+    "`{label: [runs of each seed, by seed]}`, rows in a fixed order: MoCo v2, MoCo v2 + ours (+ ablations), SimSiam, ... (`_order`)"
     out = {}
     for r in sorted(runs, key=lambda r: _order(r['cfg'])): out.setdefault(run_label(r['cfg'], tex=False), []).append(r)
     return out
@@ -129,9 +132,10 @@ def diff_table(pairs:dict, cols=FAST_COLUMNS, digits:int=2) -> str:
     return '\n'.join(lines)
 
 def base_pairs(runs:list, prefix:str='') -> dict:
-    "`{'<prefix>MoCo v2 + ours − MoCo v2': (ours runs, base runs), ...}` for each base method in `runs` (input of `diff_table`)."
+    "`{'<prefix>MoCo v2 + ours − MoCo v2': (ours runs, base runs), ...}` for each registered base (`BASES`) in `runs` (input of `diff_table`)."
     out = {}
-    for m, b in (('mocov2', 'MoCo v2'), ('simsiam', 'SimSiam')):
+    for m, cls in BASES.items():
+        b = cls.label
         ours, base = select(runs, method=m, synth=True, nu=0.5, perturb='both'), select(runs, method=m, synth=False)
         if ours and base: out[f'{prefix}{b} + ours − {b}'] = (ours, base)
     return out
