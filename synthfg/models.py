@@ -511,17 +511,22 @@ def diagnostics(self: SynthFG, x, x_hat, pair=None):
 
 # %% ../nbs/06_models.ipynb
 @patch
+def reconstruct(self: SynthFG, v, x):
+    "Step 3: x_hat = h(v) (v detached unless recon_grad_to_encoder) and L_R = recon_loss(x_hat, x) (Eq. 2)."
+    x_hat = self.decoder(v if self.recon_grad_to_encoder else v.detach())
+    return x_hat, recon_loss(x_hat, x)
+
+@patch
 def step_losses(self: SynthFG, x, x1, x2):
     "The step's loss terms with their graphs: {'loss','l_c','l_r','l_cp', diagnostics}; `forward` detaches all but 'loss'."
-    l_c, extras = self.base.ssl_loss(x1, x2)                              # 1. L_C (+ momentum, queue)
-    with self.extra_pass(): v = self.encoder(x)                            # 2. v = f(x)
-    x_hat = self.decoder(v if self.recon_grad_to_encoder else v.detach())   # 3. x_hat = h(v)
-    l_r = recon_loss(x_hat, x)                                            #    L_R, Eq. 2
-    pair = self.synth_pair(v, x_hat, extras) if self.nu > 0 else None      # 4.-7. eta, s, v_p, x_hat_p, L_Cp
-    l_cp = pair['l_cp'] if pair else torch.zeros((), device=x.device)
-    loss = total_loss(l_c, l_r, l_cp if pair else None, self.alpha, self.nu)  # 8. Eq. 8
-    self.bank.enqueue(v.detach())
+    l_c, extras = self.base.ssl_loss(x1, x2)                                 # 1. L_C of the base (+ momentum copies, queue)
+    with self.extra_pass(): v = self.encoder(x)                               # 2. v = f(x) of the plain image
+    x_hat, l_r = self.reconstruct(v, x)                                       # 3. x_hat = h(v), L_R (Eq. 2)
+    pair = self.synth_pair(v, x_hat, extras) if self.nu > 0 else None         # 4.-7. eta, s, v_p, x_hat_p, L_Cp (Eq. 3-7)
+    loss = total_loss(l_c, l_r, pair['l_cp'] if pair else None, self.alpha, self.nu)  # 8. L (Eq. 8) ...
+    self.bank.enqueue(v.detach())                                             #    ... and v into the memory bank M
     if self.keep_intermediates: self.intermediates = _intermediates(v, x_hat, pair)
+    l_cp = pair['l_cp'] if pair else torch.zeros((), device=x.device)
     return dict(loss=loss, l_c=l_c, l_r=l_r, l_cp=l_cp, **self.diagnostics(x, x_hat, pair))
 
 def _intermediates(v, x_hat, pair):
