@@ -7,11 +7,12 @@ __all__ = ['RANK_TIES', 'FEAT_NORMS', 'PROTOCOLS', 'KNN_RETRIEVAL_KEYS', 'Transf
            'extract_features', 'knn_top1', 'retrieval_metrics', 'normalize_features', 'fit_logreg',
            'logreg_predict_proba', 'linear_eval_fast', 'feature_cache_key', 'feature_cache_path', 'cached_features',
            'lincls_transforms', 'linear_eval_faithful', 'knn_retrieval_metrics', 'evaluate_features', 'nuisance_probes',
-           'plain_features', 'knn_retrieval', 'evaluate_encoder', 'eval_device', 'check_out_path', 'eval_checkpoint',
-           'eval_parser', 'synthfg_eval', 'metrics_table']
+           'plain_features', 'knn_retrieval', 'evaluate_encoder', 'eval_device', 'check_out_path', 'EvalConfig',
+           'eval_checkpoint', 'eval_parser', 'synthfg_eval', 'metrics_table']
 
 # %% ../nbs/08_evaluation.ipynb
 import copy, json, math, os, sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision.transforms as T
-from fastcore.script import Param, anno_parser, store_true
+from fastcore.meta import delegates
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data import IMAGENET_MEAN, IMAGENET_STD, label_fraction_indices, make_dataset, plain_transform
+from .config import dataclass_parser, split_args
 
 # %% ../nbs/08_evaluation.ipynb
 def _check_pairs(feats, labels, what='features'):
@@ -490,36 +492,62 @@ def check_out_path(out, what:str='--out') -> Path:
 # %% ../nbs/08_evaluation.ipynb
 _CLI_PROTOCOLS = {'fast': ('fast',), 'faithful': ('faithful',), 'both': ('fast', 'faithful')}
 
-def _eval_plan(ckpt, dataset=None, data_root=None, out=None, protocol='fast', img_size=None, device='auto',
-               fracs=(1.0, 0.5, 0.2), epochs=100, batch_size=256, workers=0, seed=0, cache=True, verbose=False) -> dict:
-    "Everything `eval_checkpoint` will do, checked and resolved (encoder loaded), before any feature is computed."
-    ckpt = Path(ckpt)
-    if ckpt.is_dir(): ckpt = ckpt/'checkpoint.pt'     # a run folder, as synthfg_train writes it
-    if not ckpt.is_file(): raise FileNotFoundError(f"checkpoint not found: {ckpt}")
-    if protocol not in _CLI_PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose from {tuple(_CLI_PROTOCOLS)}")
+@dataclass
+class EvalConfig:
+    "The options of `synthfg_eval` / `eval_checkpoint`; the command line is generated from these fields."
+    ckpt: str|None = None               # checkpoint written by synthfg_train (RUN/checkpoint.pt) or its run folder
+    dataset: str|None = None            # dataset name (none: the checkpoint's cfg)
+    data_root: str|None = None          # dataset root directory (none: the checkpoint's cfg)
+    out: str|None = None                # metrics JSON path (none: RUN/metrics_{protocol}.json; in Python: not written)
+    protocol: str = 'fast'              # linear evaluation protocol: fast LBFGS probe, MoCo's faithful one, or both
+    img_size: int|None = None           # image size (none: the checkpoint's cfg)
+    device: str = 'auto'                # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
+    fracs: str = '1.0,0.5,0.2'          # label fractions, comma separated
+    epochs: int = 100                   # epochs of the faithful protocol
+    batch_size: int = 256               # feature-extraction batch size
+    workers: int = 0                    # DataLoader workers
+    seed: int = 0                       # seed of label subsets and splits
+    cache: bool = True                  # read/write the feature cache RUN/features/*.pt
+    verbose: bool = False               # print progress
+    @classmethod
+    def choices(cls): return dict(protocol=tuple(_CLI_PROTOCOLS))
+
+# %% ../nbs/08_evaluation.ipynb
+def _parse_fracs(fracs) -> list:
+    "Label fractions from '1.0,0.5,0.2' or a sequence of numbers, each checked to be in (0, 1]."
     if isinstance(fracs, str):
         try: fracs = [float(f) for f in fracs.split(',') if f.strip()]
         except ValueError: raise ValueError(f"--fracs {fracs!r}: expected comma-separated fractions such as 1.0,0.5,0.2") from None
-    fracs = [_check_frac(f, 'label fraction') for f in fracs]
-    for name, v, lo in (('epochs', epochs, 1), ('batch_size', batch_size, 1), ('workers', workers, 0)):
+    return [_check_frac(f, 'label fraction') for f in fracs]
+
+def _eval_plan(cfg:EvalConfig) -> dict:
+    "Everything `eval_checkpoint` will do for `cfg`, checked and resolved (encoder loaded), before any feature is computed."
+    if cfg.ckpt is None: raise ValueError("no checkpoint given: ckpt (--ckpt) is required (RUN/checkpoint.pt or its run folder)")
+    ckpt = Path(cfg.ckpt)
+    if ckpt.is_dir(): ckpt = ckpt/'checkpoint.pt'     # a run folder, as synthfg_train writes it
+    if not ckpt.is_file(): raise FileNotFoundError(f"checkpoint not found: {ckpt}")
+    if cfg.protocol not in _CLI_PROTOCOLS:
+        raise ValueError(f"unknown protocol {cfg.protocol!r}; choose from {tuple(_CLI_PROTOCOLS)}")
+    fracs = _parse_fracs(cfg.fracs)
+    for name, lo in (('epochs', 1), ('batch_size', 1), ('workers', 0)):
+        v = getattr(cfg, name)
         if not isinstance(v, int) or v < lo: raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    device = str(eval_device(device))
-    out = check_out_path(out) if out is not None else None
+    device = str(eval_device(cfg.device))
+    out = check_out_path(cfg.out) if cfg.out is not None else None
     from synthfg.trainer import load_encoder      # here, not at import time: trainer imports this module
-    encoder, cfg = load_encoder(ckpt)
-    dataset = dataset or getattr(cfg, 'dataset', None)
+    encoder, run = load_encoder(ckpt)
+    dataset = cfg.dataset or getattr(run, 'dataset', None)
     if not dataset: raise ValueError(f"no --dataset given and the checkpoint's cfg has none: {ckpt}")
-    data_root = data_root if data_root is not None else getattr(cfg, 'data_root', None)
-    img_size = int(img_size or getattr(cfg, 'img_size', 0) or 0)
+    data_root = cfg.data_root if cfg.data_root is not None else getattr(run, 'data_root', None)
+    img_size = int(cfg.img_size or getattr(run, 'img_size', 0) or 0)
     if img_size <= 0: raise ValueError(f"no --img-size given and the checkpoint's cfg has none: {ckpt}")
-    same = dataset == getattr(cfg, 'dataset', None)   # the training data: same options (and seed) as synthfg_train
-    dataset_kw = {'seed': getattr(cfg, 'seed', 0), **(getattr(cfg, 'dataset_kw', None) or {})} if same else {}
-    return dict(ckpt=ckpt, out=out, protocol=protocol, encoder=encoder,
-                kw=dict(dataset_name=dataset, data_root=data_root, img_size=img_size, protocols=_CLI_PROTOCOLS[protocol],
-                        fracs=fracs, device=device, batch_size=batch_size, workers=workers, seed=seed,
-                        ckpt_path=ckpt if cache else None, dataset_kw=dataset_kw, faithful_kw=dict(epochs=epochs),
-                        verbose=verbose))
+    same = dataset == getattr(run, 'dataset', None)   # the training data: same options (and seed) as synthfg_train
+    dataset_kw = {'seed': getattr(run, 'seed', 0), **(getattr(run, 'dataset_kw', None) or {})} if same else {}
+    return dict(ckpt=ckpt, out=out, protocol=cfg.protocol, encoder=encoder,
+                kw=dict(dataset_name=dataset, data_root=data_root, img_size=img_size, protocols=_CLI_PROTOCOLS[cfg.protocol],
+                        fracs=fracs, device=device, batch_size=cfg.batch_size, workers=cfg.workers, seed=cfg.seed,
+                        ckpt_path=ckpt if cfg.cache else None, dataset_kw=dataset_kw, faithful_kw=dict(epochs=cfg.epochs),
+                        verbose=cfg.verbose))
 
 def _eval_run(plan:dict) -> dict:
     "Compute the metrics of a `_eval_plan` and write them to its `out` (if any)."
@@ -530,39 +558,22 @@ def _eval_run(plan:dict) -> dict:
         plan['out'].write_text(json.dumps(m, indent=2, default=str))
     return m
 
-def eval_checkpoint(ckpt, dataset:str=None, data_root=None, out=None, protocol:str='fast', img_size:int=None,
-                    device:str='auto', fracs=(1.0, 0.5, 0.2), epochs:int=100, batch_size:int=256, workers:int=0,
-                    seed:int=0, cache:bool=True, verbose:bool=False) -> dict:
-    "Evaluate the encoder of checkpoint `ckpt` (see `synthfg_eval`); writes JSON to `out` if given (checked first)."
-    return _eval_run(_eval_plan(ckpt, dataset, data_root, out, protocol, img_size, device, fracs, epochs, batch_size,
-                                workers, seed, cache, verbose))
+@delegates(EvalConfig)
+def eval_checkpoint(ckpt, **kwargs) -> dict:
+    "Evaluate the encoder of checkpoint `ckpt` with the `EvalConfig` options `kwargs`; writes JSON to `out` if given (checked first)."
+    names = [f.name for f in fields(EvalConfig) if f.name != 'ckpt']
+    bad = [k for k in kwargs if k not in names]
+    if bad: raise TypeError(f"eval_checkpoint: unknown option(s) {', '.join(map(repr, bad))}; options: {', '.join(names)}")
+    return _eval_run(_eval_plan(EvalConfig(ckpt=ckpt, **kwargs)))
 
 # %% ../nbs/08_evaluation.ipynb
-def _synthfg_eval(ckpt:Param("checkpoint written by synthfg_train (RUN/checkpoint.pt) or its run folder", str)=None,
-                  dataset:Param("dataset name (default: the checkpoint's cfg)", str)=None,
-                  data_root:Param("dataset root directory (default: the checkpoint's cfg)", str)=None,
-                  out:Param("metrics JSON path (default: RUN/metrics_{protocol}.json)", str)=None,
-                  protocol:Param("linear evaluation protocol", str, choices=list(_CLI_PROTOCOLS))='fast',
-                  img_size:Param("image size (default: the checkpoint's cfg)", int)=None,
-                  device:Param("auto (CUDA when present, else CPU) | cpu | cuda | cuda:N", str)='auto',
-                  fracs:Param("label fractions, comma separated", str)='1.0,0.5,0.2',
-                  epochs:Param("epochs of the faithful protocol", int)=100,
-                  batch_size:Param("feature-extraction batch size", int)=256,
-                  workers:Param("DataLoader workers", int)=0,
-                  seed:Param("seed of label subsets and splits", int)=0,
-                  no_cache:Param("do not read/write RUN/features/*.pt", store_true)=False,
-                  verbose:Param("print progress", store_true)=False,
-                  debug:Param("on an error, show the traceback (also: env SYNTHFG_DEBUG=1)", store_true)=False):
-    "Evaluate a synthfg checkpoint: linear top-1 (100/50/20 % labels), retrieval rank-1/5 + mAP, kNN top-1. Option names may use - or _ (--data-root)."
-    return locals()
+_EVAL_DESCRIPTION = ("Evaluate a synthfg checkpoint: linear top-1 (100/50/20 % labels), retrieval rank-1/5 + mAP, kNN top-1. "
+                     "Option names may use - or _ (--data-root).")
+_EVAL_EXTRA = {'debug': dict(action='store_true', help="on an error, show the traceback (also: env SYNTHFG_DEBUG=1)")}
 
 def eval_parser():
-    "The `synthfg_eval` argument parser: fastcore's `anno_parser` of `_synthfg_eval`, dashed option names, one-line errors."
-    p = anno_parser(_synthfg_eval, prog='synthfg_eval')
-    for a in p._actions:
-        dashed = [s.replace('_', '-') if s.startswith('--') else s for s in a.option_strings]
-        for s in dashed: p._option_string_actions[s] = a     # the underscore spelling stays accepted
-        a.option_strings = dashed
+    "The `synthfg_eval` argument parser: `dataclass_parser` of `EvalConfig`, plus `--debug`; one-line errors."
+    p = dataclass_parser(EvalConfig, prog='synthfg_eval', description=_EVAL_DESCRIPTION, extra=_EVAL_EXTRA)
     p.error = lambda msg: _fail(f"{msg} (synthfg_eval --help lists the options)", 2)
     return p
 
@@ -578,27 +589,31 @@ def _user_error(e) -> str:
 
 _USER_ERRORS = (ValueError, TypeError, OSError, torch.OutOfMemoryError)
 
-def synthfg_eval(argv:list=None):
-    "Console entry point `synthfg_eval` (options: see `_synthfg_eval`); `argv` defaults to `sys.argv[1:]`."
-    p = eval_parser()
-    args = vars(p.parse_args(sys.argv[1:] if argv is None else list(argv)))
-    for k in ('pdb', 'xtra'): args.pop(k, None)
-    debug = args.pop('debug') or os.environ.get('SYNTHFG_DEBUG', '') not in ('', '0')
-    if args['ckpt'] is None: p.error("--ckpt is required (a checkpoint RUN/checkpoint.pt or its run folder)")
-    ck, protocol = Path(args['ckpt']), args['protocol']
-    if args['out'] is None: args['out'] = (ck if ck.is_dir() else ck.parent)/f"metrics_{protocol}.json"
-    args['cache'] = not args.pop('no_cache')
-    for phase, code in ((_eval_plan, 2), (_eval_run, 1)):
-        try: res = phase(**args) if phase is _eval_plan else phase(plan)
-        except _USER_ERRORS as e:
-            if debug: raise
-            _fail(_user_error(e), code)
-        if phase is _eval_plan: plan = res
+def _guarded(fn, code:int, debug:bool):
+    "`fn()`; a user error ends the program with one line and exit status `code` (re-raised instead when `debug`)."
+    try: return fn()
+    except _USER_ERRORS as e:
+        if debug: raise
+        _fail(_user_error(e), code)
+
+def _print_summary(res:dict):
     print(json.dumps({k: res[k] for k in ('linear_protocol', 'linear_top1', 'retrieval_rank1', 'retrieval_rank5',
                                           'retrieval_map', 'knn_top1', 'nuisance_top1') if k in res}))
     if 'nuisance_top1' in res:
         print('nuisance probes (linear top-1 / chance, %): ' + ', '.join(
             f"{k} {v:.1f}/{res['nuisance_chance'][k]:.1f}" for k, v in res['nuisance_top1'].items()))
+
+def synthfg_eval(argv:list=None):
+    "Console entry point `synthfg_eval` (options: the fields of `EvalConfig`, and `--debug`); `argv` defaults to `sys.argv[1:]`."
+    p = eval_parser()
+    given, extra = split_args(p.parse_args(sys.argv[1:] if argv is None else list(argv)), EvalConfig)
+    debug = extra['debug'] or os.environ.get('SYNTHFG_DEBUG', '') not in ('', '0')
+    cfg = EvalConfig(**given)
+    if cfg.ckpt is None: p.error("--ckpt is required (a checkpoint RUN/checkpoint.pt or its run folder)")
+    ck = Path(cfg.ckpt)
+    if cfg.out is None: cfg.out = str((ck if ck.is_dir() else ck.parent)/f"metrics_{cfg.protocol}.json")
+    plan = _guarded(lambda: _eval_plan(cfg), 2, debug)
+    _print_summary(_guarded(lambda: _eval_run(plan), 1, debug))
     print(f"metrics written to {plan['out']}")
 
 # %% ../nbs/08_evaluation.ipynb
