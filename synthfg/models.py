@@ -186,10 +186,12 @@ def unregister_base(name):
 
 @contextmanager
 def registered_base(cls):
-    "Context manager: `cls` is registered inside the block and unregistered after it, whatever happens."
+    "Context manager: `cls` is registered inside the block and unregistered after it (unless it was registered before)."
+    was = BASES.get(cls.name) is cls
     register_base(cls)
     try: yield cls
-    finally: BASES.pop(cls.name, None)
+    finally:
+        if not was: BASES.pop(cls.name, None)
 
 # %% ../nbs/06_models.ipynb
 def mlp_head(n, hidden, dim):
@@ -462,6 +464,8 @@ class SynthFG(nn.Module):
     @property
     def head(self): return self.base.head
     def validate_batch(self, batch_size, world_size=1): self.base.validate_batch(batch_size, world_size)
+    def fixed_lr_params(self): return self.base.fixed_lr_params()
+    def schedule(self, progress): self.base.schedule(progress)
 
     def variance(self):
         "s from the memory bank, or None while the bank is not ready."
