@@ -156,7 +156,9 @@ BASES = {}
 _BASE_ATTRS = {'name': str, 'label': str, 'default_dim': int, 'base_lr': (int, float), 'step_cost': int, 'cost_text': str}
 _BASE_METHODS = ('from_config', 'ssl_loss', 'gradcam_inputs', 'loss_sum')
 
-def _own(cls, m): return getattr(getattr(cls, m), '__func__', getattr(cls, m)) is not getattr(getattr(SSLBase, m), '__func__', getattr(SSLBase, m))
+def _impl(cls, m): f = getattr(cls, m); return getattr(f, '__func__', f)     # a classmethod's function
+def _own(cls, m): return _impl(cls, m) is not _impl(SSLBase, m)
+def _same(a, b): return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 def register_base(cls):
     "Add base class `cls` to `BASES` under `cls.name` after checking the `SSLBase` contract; returns `cls` (a decorator)."
@@ -168,7 +170,7 @@ def register_base(cls):
     if missing: raise TypeError(f"register_base: {cls.__name__} does not fulfil the SSLBase contract: missing {', '.join(missing)}")
     if not cls.name.isidentifier() or cls.name != cls.name.lower():
         raise ValueError(f"register_base: {cls.__name__}.name={cls.name!r} must be a lower-case identifier (it is a --method value)")
-    if BASES.get(cls.name, cls) is not cls:
+    if not _same(BASES.get(cls.name, cls), cls):
         raise ValueError(f"register_base: method name {cls.name!r} of {cls.__name__} is already registered by "
                          f"{BASES[cls.name].__name__}; call unregister_base({cls.name!r}) first")
     BASES[cls.name] = cls
