@@ -24,6 +24,7 @@ from fastcore.meta import delegates
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data import IMAGENET_MEAN, IMAGENET_STD, label_fraction_indices, make_dataset, plain_transform
+from .checkpoint import load_encoder
 from .config import dataclass_parser, split_args
 
 # %% ../nbs/08_evaluation.ipynb
@@ -534,7 +535,6 @@ def _eval_plan(cfg:EvalConfig) -> dict:
         if not isinstance(v, int) or v < lo: raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
     device = str(eval_device(cfg.device))
     out = check_out_path(cfg.out) if cfg.out is not None else None
-    from synthfg.trainer import load_encoder      # here, not at import time: trainer imports this module
     encoder, run = load_encoder(ckpt)
     dataset = cfg.dataset or getattr(run, 'dataset', None)
     if not dataset: raise ValueError(f"no --dataset given and the checkpoint's cfg has none: {ckpt}")
