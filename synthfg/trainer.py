@@ -4,15 +4,16 @@
 
 # %% auto 0
 __all__ = ['RUN_FILES', 'LOCK_NAME', 'resolve_device', 'init_distributed', 'build_data', 'seed_of', 'SeededItems',
-           'epoch_batches', 'build_model', 'resolve_config', 'online_encoder', 'lock_holder', 'check_out',
-           'claim_run_folder', 'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'param_groups',
-           'NonFiniteLossError', 'is_loss_term', 'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'eq6_start',
-           'SynthFGWarning', 'bank_fill_warning', 'method_line', 'train', 'bad_image_message', 'cli_parser',
-           'config_from_args', 'synthfg_train']
+           'epoch_batches', 'build_model', 'resolve_config', 'base_of', 'online_encoder', 'lock_holder', 'check_out',
+           'claim_run_folder', 'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'Evaluator',
+           'train_step', 'param_groups', 'optimisers', 'NonFiniteLossError', 'is_loss_term', 'TrainingInterrupted',
+           'StopSignals', 'EpochMeans', 'uses_eq6', 'bank_steps', 'eq6_start', 'SynthFGWarning', 'bank_fill_warning',
+           'method_line', 'Position', 'RunLog', 'Checkpointer', 'bad_image_message', 'Run', 'setup', 'run_epoch', 'fit',
+           'train', 'cli_parser', 'config_from_args', 'synthfg_train']
 
 # %% ../nbs/07_trainer.ipynb
 import dataclasses, json, math, os, random, re, shutil, signal, socket, sys, threading, time, warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 import yaml
+from fastcore.basics import patch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
@@ -31,6 +33,7 @@ from .checkpoint import (CKPT_FORMAT, RunError, _writable, export_encoder, load_
 from .config import AMP_MODES, ARCHS, DATA_PIPELINES, PAPER_K, Config, ConfigError, _one_line, dataclass_parser, split_args
 from .data import DATASETS, BadImageError, SSLDataset, make_dataset, plain_transform
 from .decoder import Decoder
+from .evaluation import knn_retrieval
 from .memory_bank import VAR_NORMS, MemoryBank
 from .gradcam import GRADCAM_SIGNS
 from .models import MoCoV2, SimSiam, SynthFG, make_backbone
@@ -90,10 +93,9 @@ def epoch_batches(n, batch_size, epoch, seed=0, rank=0, world=1, start=0):
 
 # %% ../nbs/07_trainer.ipynb
 def build_model(cfg):
-    "The model of `cfg`: MoCoV2/SimSiam on `make_backbone`, wrapped in SynthFG (decoder + memory bank) if `cfg.synth`."
+    "The model of `cfg`: the registered base `cfg.method` on `make_backbone`, wrapped in SynthFG (decoder + memory bank) if `cfg.synth`."
     encoder, n = make_backbone(cfg.arch, cfg.weights, small_stem=cfg.use_small_stem)
-    if cfg.method == 'mocov2': base = MoCoV2(encoder, n, dim=cfg.dim or 128, K=cfg.queue_size(), m=cfg.m, tau=cfg.tau)
-    else: base = SimSiam(encoder, n, dim=cfg.dim or 2048)
+    base = models.base_class(cfg.method).from_config(encoder, n, cfg)
     if not cfg.synth: return base
     return SynthFG(base, Decoder(n, cfg.img_size, width=cfg.decoder_width), MemoryBank(n, cfg.D), alpha=cfg.alpha,
                    nu=cfg.nu, eps_g=cfg.eps_g, eps_var=cfg.eps_var, kappa=cfg.kappa, perturb_mode=cfg.perturb, synth=True,
@@ -103,10 +105,14 @@ def resolve_config(cfg, n_train):
     "`cfg` with the run-time defaults filled in: `lr` (`base_lr`) and `K` (`queue_size(n_train)`), as a run stores them."
     return dataclasses.replace(cfg, lr=cfg.base_lr, K=cfg.queue_size(n_train))
 
+def base_of(model):
+    "The SSL base of a model built by `build_model` (DDP/compile wrappers and `SynthFG` removed)."
+    model = getattr(model, '_orig_mod', model); model = getattr(model, 'module', model)
+    return model.base if isinstance(model, SynthFG) else model
+
 def online_encoder(model):
     "The online encoder $f_{\\theta_e}$ of a model built by `build_model` (DDP/compile wrappers removed)."
-    model = getattr(model, '_orig_mod', model); model = getattr(model, 'module', model)
-    return model.encoder
+    return base_of(model).encoder
 
 # %% ../nbs/07_trainer.ipynb
 RUN_FILES = ('config.yaml', 'checkpoint.pt', 'metrics.jsonl', 'eval.json', 'final_metrics.json', 'tb')
@@ -190,28 +196,67 @@ def usable_workers(workers):
     return min(workers, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
 
 def evaluate(cfg, encoder, device='cpu'):
-    "kNN top-1 and test-split retrieval (rank-1/5, mAP) of `encoder` on `cfg.dataset` (None if synthfg.evaluation is absent)."
-    try: from synthfg.evaluation import TransformedDataset, extract_features, knn_top1, retrieval_metrics
-    except ImportError: return None
-    kw = {'seed': cfg.seed, **cfg.dataset_kw}
-    tfm = plain_transform(cfg.img_size)
+    "kNN top-1 and test-split retrieval (`synthfg.evaluation.knn_retrieval`) of `encoder` on `cfg.dataset`, under a forked RNG."
     devs = [device] if torch.device(device).type == 'cuda' else []
     with torch.random.fork_rng(devices=devs):
-        (ftr, ytr), (fte, yte) = [extract_features(encoder, TransformedDataset(make_dataset(cfg.dataset, cfg.data_root, s, **kw), tfm),
-                                                   batch_size=cfg.eval_batch_size, device=device, workers=usable_workers(cfg.workers))
-                                  for s in ('train', 'test')]
-    r = retrieval_metrics(fte, yte, ks=(1, 5))
-    return {'knn_top1': knn_top1(ftr, ytr, fte, yte, k=cfg.knn_k), 'rank1': r['rank1'], 'rank5': r['rank5'], 'map': r['map']}
+        return knn_retrieval(encoder, cfg.dataset, cfg.data_root, cfg.img_size, dataset_kw=cfg.dataset_kw, seed=cfg.seed,
+                             knn_k=cfg.knn_k, batch_size=cfg.eval_batch_size, workers=usable_workers(cfg.workers), device=device)
+
+def _fmt(m): return (f"kNN top-1 {m['knn_top1']:.2f}%  retrieval rank-1 {m['retrieval_rank1']:.2f}%  "
+                     f"rank-5 {m['retrieval_rank5']:.2f}%  mAP {m['retrieval_map']:.2f}% (epoch {m['epoch']})")
+
+class Evaluator:
+    "The in-run evaluation on rank 0 every `eval_every` epochs and after the last: last, best (kNN top-1), history."
+    def __init__(self, cfg, out, device, main=True, world=1, state=None):
+        self.cfg, self.out, self.device, self.main, self.world = cfg, Path(out), device, main, world
+        self.load_state(state or {})
+    def load_state(self, s): self.best, self.last, self.history = s.get('best'), s.get('last'), list(s.get('history', []))
+    def state(self): return {'best': self.best, 'last': self.last, 'history': self.history}
+    def due(self, epoch):
+        "Whether joint-training epoch `epoch` (0-based, just finished) is evaluated."
+        e = self.cfg.eval_every
+        return bool(e) and ((epoch + 1) % e == 0 or epoch + 1 == self.cfg.epochs)
+    def __call__(self, model, epoch, global_step, log):
+        "Evaluate `model`'s online encoder after `epoch`; log it, write `eval.json`; -> the metrics (None off rank 0)."
+        m = evaluate(self.cfg, online_encoder(model), self.device) if self.main else None
+        if self.world > 1: dist.barrier()
+        if m is None: return None
+        m = {'epoch': epoch + 1, **m}
+        self.last = m; self.history.append(m)
+        if self.best is None or m['knn_top1'] > self.best['knn_top1']: self.best = m
+        log({'kind': 'eval', 'global_step': global_step, **{k: float(v) for k, v in m.items()}})
+        (self.out/'eval.json').write_text(json.dumps(self.state(), indent=1))
+        if self.cfg.progress: print(f"eval: {_fmt(m)}")
+        return m
+
+# %% ../nbs/07_trainer.ipynb
+def train_step(model, opt, batch, *, scaler=None, autocast=None, check=None):
+    "One optimiser step of Eq. 8 on `batch`: forward, check the terms, backward, step; -> the terms (`check(out)` or the 0-dim entries)."
+    with autocast if autocast is not None else nullcontext():
+        out = model(*batch)                       # {'loss': L = L_C + alpha L_R + nu L_Cp, 'l_c', 'l_r', 'l_cp', diagnostics}
+    terms = check(out) if check is not None else {k: v.detach() for k, v in out.items() if torch.is_tensor(v) and v.ndim == 0}
+    opt.zero_grad(set_to_none=True)
+    (out['loss'] if scaler is None else scaler.scale(out['loss'])).backward()    # dL/d(theta_e, heads, theta_d)
+    if scaler is None: opt.step()
+    else: scaler.step(opt); scaler.update()
+    return terms
 
 # %% ../nbs/07_trainer.ipynb
 def param_groups(model, cfg):
-    "SGD parameter groups of stage 2: all trainable parameters; SimSiam's predictor in its own fixed-lr group (`fix_pred_lr`)."
-    base = model.base if isinstance(model, SynthFG) else model
-    pred = set(map(id, base.predictor.parameters())) if cfg.fix_pred_lr and hasattr(base, 'predictor') else set()
+    "SGD parameter groups of stage 2: all trainable parameters; the base's `fixed_lr_params()` in a fixed-lr group (`fix_pred_lr`)."
+    fixed = set(map(id, base_of(model).fixed_lr_params())) if cfg.fix_pred_lr else set()
     ps = [p for p in model.parameters() if p.requires_grad]
-    groups = [{'params': [p for p in ps if id(p) not in pred], 'fixed_lr': False},
-              {'params': [p for p in ps if id(p) in pred], 'fixed_lr': True}]
+    groups = [{'params': [p for p in ps if id(p) not in fixed], 'fixed_lr': False},
+              {'params': [p for p in ps if id(p) in fixed], 'fixed_lr': True}]
     return [g for g in groups if g['params']]
+
+def optimisers(cfg, model, device):
+    "`(opt_dec, opt, sched, scaler)`: Adam for the decoder (stage 1), SGD + per-epoch cosine (stage 2), the fp16 GradScaler."
+    opt_dec = torch.optim.Adam(model.decoder.parameters(), lr=cfg.decoder_lr) if cfg.synth else None
+    opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.sgd_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    cosine = lambda e: 0.5 * (1 + math.cos(math.pi * e / cfg.epochs))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, [(lambda e: 1.0) if g['fixed_lr'] else cosine for g in opt.param_groups])
+    return opt_dec, opt, sched, torch.amp.GradScaler(device.type, enabled=cfg.amp == 'fp16')
 
 class NonFiniteLossError(RuntimeError):
     "A loss term became NaN/inf; the message names the step and the term."
@@ -245,12 +290,6 @@ def _check_finite(out, where, world, ckpt, stop=False):
         keep = f"the last good checkpoint {ckpt} is kept" if ckpt and Path(ckpt).exists() else "no checkpoint was written yet"
         raise NonFiniteLossError(f"non-finite loss term {', '.join(terms)} at {where} ({vs}); training stopped, {keep}")
     return dict(zip(names, fl)), bool(bad[-1])
-
-def _default_out(cfg):
-    return f"runs/{cfg.dataset}_{cfg.method}{'_synth' if cfg.synth else ''}_{time.strftime('%Y%m%d-%H%M%S')}"
-
-_RESUME_FREE = {'epochs', 'max_steps', 'eval_every', 'log_every', 'ckpt_every', 'workers', 'out', 'progress', 'device',
-                'compile', 'eval_batch_size', 'knn_k', 'data_root', 'find_unused_parameters', 'channels_last'}
 
 # %% ../nbs/07_trainer.ipynb
 class TrainingInterrupted(RuntimeError):
@@ -288,10 +327,17 @@ class EpochMeans:
     def means(self): return {k: v / self.n for k, v in self.sums.items()} if self.n else {}
     def state(self): return {'sums': dict(self.sums), 'n': self.n}
 
+def uses_eq6(cfg): return cfg.synth and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar')
+
+def bank_steps(cfg, n_images, world=1):
+    "`(B, spe, first)`: global batch, steps per epoch, and the 1-based stage-2 step from which Eq. 6 is used (bank full)."
+    b = cfg.batch_size // world
+    B, spe = b * world, (n_images // world) // b
+    return B, spe, -(-cfg.D // B) + 1            # the bank gets one global batch per stage-2 step, after its use
+
 def eq6_start(cfg, n_images, world=1):
     "`(epoch, step)`, 1-based, of the first joint-training step that uses Eq. 6 (the bank holds D vectors), else None."
-    b = cfg.batch_size // world; spe = (n_images // world) // b
-    first = -(-cfg.D // (b * world)) + 1            # the bank gets one global batch per stage-2 step, after its use
+    B, spe, first = bank_steps(cfg, n_images, world)
     if spe == 0 or first > spe * cfg.epochs: return None
     return (first - 1) // spe + 1, (first - 1) % spe + 1
 
@@ -300,14 +346,20 @@ class SynthFGWarning(UserWarning):
 
 def bank_fill_warning(cfg, n_images, world=1):
     "The warning for a run that uses Eq. 6 but ends before its memory bank is full (None otherwise)."
-    if not (cfg.synth and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar')) or eq6_start(cfg, n_images, world): return None
-    B = cfg.batch_size // world * world; spe = (n_images // world) // (cfg.batch_size // world); first = -(-cfg.D // B) + 1
+    if not uses_eq6(cfg) or eq6_start(cfg, n_images, world): return None
+    B, spe, first = bank_steps(cfg, n_images, world)
     return (f"memory bank D={cfg.D} never fills in this run: {n_images} training images per epoch give {spe * B} feature "
             f"vectors per epoch ({spe} steps of {B}), {spe * B * cfg.epochs} in {cfg.epochs} epoch(s); Eq. 6 (low-variance "
             f"noise) would start at stage-2 step {first} (epoch {(first - 1) // max(spe, 1) + 1}, step "
             f"{(first - 1) % max(spe, 1) + 1}): never in this run. Lower D (--mem-size) or train longer")
 
 def _fired(v): return v is not None and math.isfinite(v) and v != 0
+
+def _lowvar_part(g):
+    fr, sd = g('frac_lowvar'), g('std_var')
+    if _fired(fr) and (sd is None or _fired(sd)):
+        return (f"low-var noise std {sd:.3g}" if sd is not None else "low-var noise") + f" on {100 * fr:.1f}% of dims"
+    return f"low-var noise did not fire (bank {100 * (g('bank_fill') or 0):.0f}% full, {100 * (fr or 0):.1f}% of dims under kappa)"
 
 def method_line(means, cfg):
     "One line saying, with a number, whether each branch of the method fired (`means` of the last joint-training epoch)."
@@ -316,12 +368,7 @@ def method_line(means, cfg):
     g, parts, nu = means.get, [], cfg.nu > 0
     if nu and cfg.perturb in ('both', 'gradcam'):
         parts.append(f"Grad-CAM noise std {g('std_g'):.3g}" if _fired(g('std_g')) else "Grad-CAM noise did not fire")
-    if nu and cfg.perturb in ('both', 'lowvar'):
-        fr, sd = g('frac_lowvar'), g('std_var')
-        if _fired(fr) and (sd is None or _fired(sd)):
-            parts.append((f"low-var noise std {sd:.3g}" if sd is not None else "low-var noise") + f" on {100 * fr:.1f}% of dims")
-        else: parts.append(f"low-var noise did not fire (bank {100 * (g('bank_fill') or 0):.0f}% full, "
-                           f"{100 * (fr or 0):.1f}% of dims under kappa)")
+    if nu and cfg.perturb in ('both', 'lowvar'): parts.append(_lowvar_part(g))
     parts.append(f"L_R {g('l_r'):.3g}" if _fired(g('l_r')) else "L_R did not fire")
     if not nu: parts.append("L_Cp off (nu=0)")
     elif _fired(g('l_cp')): parts.append(f"L_Cp {g('l_cp'):.3g}" + (f" (chance {g('l_cp_chance'):.3g})" if g('l_cp_chance') else ''))
@@ -332,13 +379,58 @@ def method_line(means, cfg):
     return 'method: ' + ' | '.join(parts)
 
 # %% ../nbs/07_trainer.ipynb
-def train(cfg:Config, resume=None, overwrite=False):
-    "Run the two training stages of `cfg` (or `resume` a checkpoint file / run folder, in that folder); returns a summary."
-    cfg.validate()
-    rank, world, device, mine = init_distributed(cfg.device)
-    try: return _train(cfg, resume, overwrite, rank, world, device)
-    finally:
-        if mine: dist.destroy_process_group()
+@dataclass
+class Position:
+    "Where a run is: `stage` (1: decoder pre-training, 2: joint training), `epoch` of it, `step`s done in it, `global_step` over both."
+    stage: int = 2
+    epoch: int = 0
+    step: int = 0
+    global_step: int = 0
+
+class RunLog:
+    "Rank 0's records of a run: `metrics.jsonl` and TensorBoard scalars (`tb/`); nothing on other ranks."
+    def __init__(self, out, main=True, resume_step=None):
+        self.out, self.main, self.file, self.writer = Path(out), main, None, None
+        if not main: return
+        if resume_step is not None: self.truncate(resume_step)
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(str(self.out/'tb'), purge_step=resume_step + 1 if resume_step is not None else None)
+        self.file = open(self.out/'metrics.jsonl', 'a')
+    def truncate(self, step):
+        "Drop the JSONL records past global step `step` (a killed run's records after its last checkpoint)."
+        p = self.out/'metrics.jsonl'
+        if not p.exists(): return
+        keep = [l for l in p.read_text().splitlines() if l.strip() and json.loads(l).get('global_step', 0) <= step]
+        p.write_text(''.join(l + '\n' for l in keep))
+    def __call__(self, rec):
+        if not self.main: return
+        self.file.write(json.dumps(rec) + '\n'); self.file.flush()
+        for k, v in rec.items():
+            if isinstance(v, float) and k != 'time':
+                self.writer.add_scalar(f"{'eval' if rec.get('kind') == 'eval' else 'train'}/{k}", v, rec['global_step'])
+    def close(self):
+        if self.file: self.file.close()
+        if self.writer: self.writer.close()
+
+class Checkpointer:
+    "Writes a run's checkpoint to `path` (`Run.state`) with the RNG states of all ranks; every rank calls it."
+    def __init__(self, path, world=1, main=True): self.path, self.world, self.main = Path(path), world, main
+    def rng_states(self):
+        s = rng_state()
+        if self.world == 1: return [s]
+        allst = [None] * self.world; dist.all_gather_object(allst, s)      # collective: all ranks
+        return [{**a, 'torch': a['torch'].cpu()} for a in allst]
+    def __call__(self, run):
+        rngs = self.rng_states()
+        if self.main: save_checkpoint(run.state(rngs), self.path)
+        if self.world > 1: dist.barrier()
+
+# %% ../nbs/07_trainer.ipynb
+_RESUME_FREE = {'epochs', 'max_steps', 'eval_every', 'log_every', 'ckpt_every', 'workers', 'out', 'progress', 'device',
+                'compile', 'eval_batch_size', 'knn_k', 'data_root', 'find_unused_parameters', 'channels_last'}
+
+def _default_out(cfg):
+    return f"runs/{cfg.dataset}_{cfg.method}{'_synth' if cfg.synth else ''}_{time.strftime('%Y%m%d-%H%M%S')}"
 
 def _per_rank_batch(cfg, world):
     "The per-rank batch: the global batch must split evenly over the ranks (what the base needs of it: `validate_batch`)."
@@ -396,14 +488,6 @@ def _epoch_data(ds, views, batches, cfg, device, n_workers, key):
         i += 1
         yield tuple(t.to(device, non_blocking=True) for t in (x, x1, x2))
 
-def _start_line(cfg, given, n, spe, world):
-    "What a run prints when it starts: the data, the resolved lr and K, where Eq. 6 starts."
-    lr = f"SGD lr {cfg.sgd_lr:g} (base {cfg.lr:g} per 256 images{', the method default' if given.lr is None else ''})"
-    k = f"MoCo queue K={cfg.K}{f' (from N={n})' if given.K is None else ''}; " if cfg.method == 'mocov2' else ''
-    s = eq6_start(cfg, n, world) if cfg.synth and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar') else 'off'
-    eq6 = 'off' if s == 'off' else f"from stage-2 epoch {s[0]}, step {s[1]}" if s else 'never (the bank does not fill)'
-    return f"{n} training images, {spe} steps per epoch; {lr}; {k}Eq. 6 {eq6}"
-
 def _on_rank0(main, world, fn):
     "`fn()` on rank 0 (None elsewhere); its `RunError` is raised on every rank, so no rank waits for a failed one."
     res, err = None, None
@@ -414,188 +498,239 @@ def _on_rank0(main, world, fn):
     if err: raise RunError(err)
     return res
 
-def _train(cfg, resume, overwrite, rank, world, device):
+# %% ../nbs/07_trainer.ipynb
+@dataclass
+class Run:
+    "A training run once set up: config as used, folder, place, data, model, optimisers, position, and its logger/checkpointer/evaluator."
+    cfg: Config
+    out: Path
+    rank: int
+    world: int
+    device: torch.device
+    batch: int                       # per-rank batch
+    spe: int                         # optimiser steps per epoch
+    ds: SeededItems
+    views: object                    # synthfg.fastdata.DeviceViews ('tensor' pipeline) or None
+    model: nn.Module
+    opt_dec: object                  # Adam of stage 1 (None without synth)
+    opt: torch.optim.Optimizer
+    sched: object
+    scaler: torch.amp.GradScaler
+    pos: Position
+    evaluator: Evaluator
+    means: EpochMeans = field(default_factory=EpochMeans)
+    resumed: bool = False
+    log: RunLog = None
+    checkpoint: Checkpointer = None
+    stop: StopSignals = None
+    t_start: float = 0.0
+
+    @property
+    def main(self): return self.rank == 0
+    @property
+    def base(self): return base_of(self.model)
+    def n_epochs(self, stage): return self.cfg.decoder_epochs if stage == 1 else self.cfg.epochs
+    def joint_progress(self):
+        "Fraction of the joint-training steps done, for `base.schedule`."
+        return (self.pos.epoch * self.spe + self.pos.step) / (self.cfg.epochs * self.spe)
+    def autocast(self):
+        dt = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(self.cfg.amp)
+        return torch.autocast(self.device.type, dtype=dt) if dt else None
+    def epoch_data(self, stage, epoch, start):
+        "The batches of `epoch` of `stage` from step `start` on: `(x,)` for stage 1, `(x, x1, x2)` for stage 2."
+        self.ds.set_key(stage, epoch)
+        batches = epoch_batches(len(self.ds), self.cfg.batch_size, epoch, self.cfg.seed, self.rank, self.world, start)
+        cl = self.cfg.use_channels_last(self.device)
+        for b in _epoch_data(self.ds, self.views, batches, self.cfg, self.device, usable_workers(self.cfg.workers),
+                             (self.rank, stage, epoch, start)):
+            if cl: b = tuple(t.contiguous(memory_format=torch.channels_last) for t in b)
+            yield b[:1] if stage == 1 else b
+
+# %% ../nbs/07_trainer.ipynb
+@patch
+def state(self: Run, rngs):
+    "The checkpoint of this run (a dict `torch.load(weights_only=True)` reads), with the RNG states `rngs` of all ranks."
+    return {'format': CKPT_FORMAT, 'version': 1, 'config': asdict(self.cfg), 'pos': asdict(self.pos),
+            'model': self.model.state_dict(), 'opt': self.opt.state_dict(),
+            'opt_dec': self.opt_dec.state_dict() if self.opt_dec is not None else None,
+            'sched': self.sched.state_dict(), 'scaler': self.scaler.state_dict(), 'rng': rngs,
+            'evals': self.evaluator.state(), 'epoch_means': self.means.state()}
+
+@patch
+def load_state(self: Run, ck):
+    "Continue from checkpoint `ck`: weights, optimisers, schedule, scaler, position, evaluations, epoch sums, this rank's RNG."
+    self.model.load_state_dict(ck['model']); self.opt.load_state_dict(ck['opt'])
+    if self.opt_dec is not None: self.opt_dec.load_state_dict(ck['opt_dec'])
+    self.sched.load_state_dict(ck['sched']); self.scaler.load_state_dict(ck['scaler'])
+    self.pos, self.means, self.resumed = Position(**ck['pos']), EpochMeans(ck.get('epoch_means')), True
+    self.evaluator.load_state(ck['evals'])
+    if len(ck['rng']) == self.world: set_rng_state(ck['rng'][self.rank])
+    else:
+        print(f"warning: checkpoint written by {len(ck['rng'])} rank(s), resuming on {self.world}: RNG streams re-seeded, "
+              f"the run will not repeat the uninterrupted one bit for bit", file=sys.stderr)
+        torch.manual_seed(self.cfg.seed + 1000 * self.pos.global_step + self.rank)
+
+# %% ../nbs/07_trainer.ipynb
+def _start_line(run, given):
+    "What a run prints when it starts: the data, the resolved lr and K, where Eq. 6 starts."
+    cfg, n = run.cfg, len(run.ds)
+    lr = f"SGD lr {cfg.sgd_lr:g} (base {cfg.lr:g} per 256 images{', the method default' if given.lr is None else ''})"
+    k = (f"{run.base.label} queue K={cfg.K}{f' (from N={n})' if given.K is None else ''}; "
+         if getattr(run.base, 'K', None) is not None else '')
+    s = eq6_start(cfg, n, run.world) if uses_eq6(cfg) else 'off'
+    eq6 = 'off' if s == 'off' else f"from stage-2 epoch {s[0]}, step {s[1]}" if s else 'never (the bank does not fill)'
+    return f"{n} training images, {run.spe} steps per epoch; {lr}; {k}Eq. 6 {eq6}"
+
+def _model(cfg, device, b, world):
+    "The seeded model of `cfg` on `device` (channels_last if asked), its per-rank batch `b` checked by the base."
+    torch.manual_seed(cfg.seed); np.random.seed(cfg.seed); random.seed(cfg.seed)
+    model = build_model(cfg).to(device)
+    if cfg.use_channels_last(device): model = model.to(memory_format=torch.channels_last)
+    try: model.validate_batch(b, world)
+    except ValueError as e: raise ConfigError(str(e)) from None
+    return model
+
+def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.device('cpu')):
+    "The `Run` of `cfg` (or of checkpoint `resume`): data, model, optimisers, position; checks everything, writes nothing."
     b = _per_rank_batch(cfg, world)
     cfg, ck, out = _run_target(cfg, resume)
-    main, given = rank == 0, cfg
-    _on_rank0(main, world, lambda: check_out(out, resume=ck is not None, overwrite=overwrite))
-    ckpt_path = out/'checkpoint.pt'
-    cl = cfg.use_channels_last(device)
-
-    # data, model, optimisers (the same RNG consumption on every run, fresh or resumed); nothing is written before
+    given = cfg                                     # as the user gave it (lr/K=None: the defaults)
+    _on_rank0(rank == 0, world, lambda: check_out(out, resume=ck is not None, overwrite=overwrite))
     ds = _build_train_data(cfg)
     cfg = resolve_config(cfg, len(ds))
     spe = (len(ds) // world) // b
     if spe == 0: raise ConfigError(f"dataset {cfg.dataset!r} has {len(ds)} training images: fewer than one batch "
                                    f"(batch_size={cfg.batch_size}) per epoch")
-    torch.manual_seed(cfg.seed); np.random.seed(cfg.seed); random.seed(cfg.seed)
-    model = build_model(cfg).to(device)
-    if cl: model = model.to(memory_format=torch.channels_last)
-    try: model.validate_batch(b, world)
-    except ValueError as e: raise ConfigError(str(e)) from None
+    model = _model(cfg, device, b, world)
     views = _device_views(cfg, ds, device)
-    n_workers = usable_workers(cfg.workers)
-    dec_params = list(model.decoder.parameters()) if cfg.synth else []
-    opt_dec = torch.optim.Adam(dec_params, lr=cfg.decoder_lr) if cfg.synth else None
-    opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.sgd_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    cosine = lambda e: 0.5 * (1 + math.cos(math.pi * e / cfg.epochs))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, [(lambda e: 1.0) if g['fixed_lr'] else cosine for g in opt.param_groups])
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == 'fp16')
-    amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(cfg.amp)
-    pos = {'stage': 1 if cfg.synth and cfg.decoder_epochs > 0 else 2, 'epoch': 0, 'step': 0, 'global_step': 0}
-    evals = {'best': None, 'last': None, 'history': []}
+    opt_dec, opt, sched, scaler = optimisers(cfg, model, device)
+    run = Run(cfg, out, rank, world, device, b, spe, ds, views, model, opt_dec, opt, sched, scaler,
+              Position(stage=1 if cfg.synth and cfg.decoder_epochs > 0 else 2), Evaluator(cfg, out, device, rank == 0, world))
     torch.manual_seed(cfg.seed + rank)
-    if ck is not None:
-        model.load_state_dict(ck['model'])
-        opt.load_state_dict(ck['opt'])
-        if opt_dec is not None: opt_dec.load_state_dict(ck['opt_dec'])
-        sched.load_state_dict(ck['sched']); scaler.load_state_dict(ck['scaler'])
-        pos = dict(ck['pos']); evals = ck['evals']
-        if len(ck['rng']) == world: set_rng_state(ck['rng'][rank])
-        else:
-            print(f"warning: checkpoint written by {len(ck['rng'])} rank(s), resuming on {world}: RNG streams re-seeded, "
-                  f"the run will not repeat the uninterrupted one bit for bit", file=sys.stderr)
-            torch.manual_seed(cfg.seed + 1000 * pos['global_step'] + rank)
-    acc = EpochMeans(ck.get('epoch_means') if ck is not None else None)
+    if ck is not None: run.load_state(ck)
     warn = bank_fill_warning(cfg, len(ds), world)
-    if main and warn: warnings.warn(warn, SynthFGWarning, stacklevel=3)
-    if main and cfg.progress: print(f"synthfg: run {out}: {_start_line(cfg, given, len(ds), spe, world)}")
+    if run.main and warn: warnings.warn(warn, SynthFGWarning, stacklevel=3)
+    if run.main and cfg.progress: print(f"synthfg: run {out}: {_start_line(run, given)}")
+    return run
 
-    lock = _on_rank0(main, world, lambda: claim_run_folder(out, overwrite and ck is None))
-    try:
-        if main: cfg.to_yaml(out/'config.yaml')
-        return _loop(cfg, ck, out, main, rank, world, device, b, spe, ds, views, n_workers, model, cl, dec_params, opt_dec,
-                     opt, sched, scaler, amp_dtype, pos, evals, acc, ckpt_path)
+# %% ../nbs/07_trainer.ipynb
+@contextmanager
+def _stage_params(model, stage):
+    "Stage 1 trains the decoder alone: every other trainable parameter is frozen while it runs."
+    dec = {id(p) for p in model.decoder.parameters()} if stage == 1 else set()
+    frozen = [p for p in model.parameters() if p.requires_grad and id(p) not in dec] if stage == 1 else []
+    for p in frozen: p.requires_grad_(False)
+    try: yield
     finally:
-        if lock: release_lock(lock)
+        for p in frozen: p.requires_grad_(True)
 
-def _loop(cfg, ck, out, main, rank, world, device, b, spe, ds, views, n_workers, model, cl, dec_params, opt_dec, opt,
-          sched, scaler, amp_dtype, pos, evals, acc, ckpt_path):
-    "The epochs of both stages, from `pos` on (called by `_train` once the run folder is claimed)."
-    if main and ck is not None and (out/'metrics.jsonl').exists():   # drop records past the checkpoint (a killed run)
-        recs = [l for l in (out/'metrics.jsonl').read_text().splitlines()
-                if l.strip() and json.loads(l).get('global_step', 0) <= pos['global_step']]
-        (out/'metrics.jsonl').write_text(''.join(l + '\n' for l in recs))
+class _Guard:
+    "The `check` of one step of a run: the terms as floats (one sync), `NonFiniteLossError` naming `where`, `.stop` from any rank."
+    def __init__(self, run, where): self.run, self.where, self.stop = run, where, False
+    def __call__(self, out):
+        r = self.run
+        terms, self.stop = _check_finite(out, self.where, r.world, r.checkpoint.path, r.stop.signum is not None)
+        return terms
 
-    writer = None
-    if main:
-        from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(out/'tb'), purge_step=pos['global_step'] + 1 if ck is not None else None)
-    mfile = open(out/'metrics.jsonl', 'a') if main else None
+def _where(stage, epoch, pos, spe):
+    return (f"stage {stage} ({'decoder pre-training' if stage == 1 else 'joint training'}), "
+            f"epoch {epoch + 1}, step {pos.step + 1}/{spe} (global step {pos.global_step + 1})")
 
-    def record(rec):
-        if not main: return
-        mfile.write(json.dumps(rec) + '\n'); mfile.flush()
-        for k, v in rec.items():
-            if isinstance(v, float) and k not in ('time',):
-                writer.add_scalar(f"{'eval' if rec.get('kind') == 'eval' else 'train'}/{k}", v, rec['global_step'])
+def _after_step(run, stage, epoch, terms, lr, ips, guard):
+    "Log, checkpoint and stop after a step as the config says; -> True when `max_steps` is reached (checkpoint written)."
+    pos, cfg = run.pos, run.cfg
+    last = bool(cfg.max_steps) and pos.global_step >= cfg.max_steps
+    if pos.global_step % cfg.log_every == 0 or pos.step == run.spe or last or guard.stop:
+        run.log({'kind': 'train', 'stage': stage, 'epoch': epoch, 'step': pos.step, 'global_step': pos.global_step,
+                 'lr': lr, **terms, 'img_per_s': ips, 'time': time.time() - run.t_start})
+    if guard.stop:
+        run.checkpoint(run)
+        raise TrainingInterrupted(f"interrupted by {run.stop.name} after {guard.where}: checkpoint {run.checkpoint.path} "
+                                  f"written; continue with: synthfg_train --resume {run.out}")
+    if last or (cfg.ckpt_every and pos.global_step % cfg.ckpt_every == 0): run.checkpoint(run)
+    return last
 
-    def gather_rng():
-        s = rng_state()
-        if world == 1: return [s]
-        allst = [None] * world; dist.all_gather_object(allst, s)
-        return [{**a, 'torch': a['torch'].cpu()} for a in allst]
-
-    def checkpoint():
-        rngs = gather_rng()      # collective: all ranks
-        if main:
-            save_checkpoint({'format': CKPT_FORMAT, 'version': 1, 'config': asdict(cfg), 'pos': dict(pos),
-                             'model': model.state_dict(), 'opt': opt.state_dict(),
-                             'opt_dec': opt_dec.state_dict() if opt_dec is not None else None,
-                             'sched': sched.state_dict(), 'scaler': scaler.state_dict(), 'rng': rngs,
-                             'evals': evals, 'epoch_means': acc.state()}, ckpt_path)
-        if world > 1: dist.barrier()
-
-    def run_eval(epoch):
-        m = evaluate(cfg, online_encoder(model), device) if main else None
-        if world > 1: dist.barrier()
-        if m is None: return
-        m = {'epoch': epoch + 1, **m}
-        evals['last'] = m; evals['history'].append(m)
-        if evals['best'] is None or m['knn_top1'] > evals['best']['knn_top1']: evals['best'] = m
-        record({'kind': 'eval', 'global_step': pos['global_step'], **{k: float(v) for k, v in m.items()}})
-        (out/'eval.json').write_text(json.dumps({'best': evals['best'], 'last': evals['last'], 'history': evals['history']}, indent=1))
-        if cfg.progress: print(f"eval epoch {epoch + 1}: kNN top-1 {m['knn_top1']:.2f}  rank-1 {m['rank1']:.2f}  "
-                               f"rank-5 {m['rank5']:.2f}  mAP {m['map']:.2f}")
-
-    t_start, stopped = time.time(), False
-    stop = StopSignals().__enter__()           # restored in the finally below
+def run_epoch(run, stage, epoch, runner):
+    "The remaining steps of `epoch` of `stage` (`runner`: the wrapped training module); -> True if `max_steps` ends the run."
+    pos, opt = run.pos, run.opt_dec if stage == 1 else run.opt
+    start = pos.step if (stage, epoch) == (pos.stage, pos.epoch) else 0
+    pos.stage, pos.epoch, pos.step = stage, epoch, start
+    data = run.epoch_data(stage, epoch, start)
+    if stage == 2 and start == 0: run.means = EpochMeans()
+    run.model.train()
+    lr, t0, n_img = opt.param_groups[0]['lr'], time.time(), 0
+    bar = tqdm(total=run.spe, initial=start, desc=f"{'decoder' if stage == 1 else 'train'} {epoch + 1}/{run.n_epochs(stage)}",
+               disable=not (run.main and run.cfg.progress), leave=False, dynamic_ncols=True)
+    scaler = run.scaler if run.scaler.is_enabled() else None
     try:
-        for stage in (1, 2):
-            if stage < pos['stage']: continue
-            if stage == 1 and not cfg.synth: continue
-            n_epochs = cfg.decoder_epochs if stage == 1 else cfg.epochs
-            frozen = []
-            if stage == 1:
-                frozen = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in dec_params)]
-                for p in frozen: p.requires_grad_(False)
-            runner = _wrap(_Recon(model) if stage == 1 else model, cfg, world, device)
-            optim = opt_dec if stage == 1 else opt
-            try:
-                for epoch in range(pos['epoch'] if stage == pos['stage'] else 0, n_epochs):
-                    start = pos['step'] if (stage, epoch) == (pos['stage'], pos['epoch']) else 0
-                    pos.update(stage=stage, epoch=epoch, step=start)
-                    ds.set_key(stage, epoch)
-                    batches = epoch_batches(len(ds), cfg.batch_size, epoch, cfg.seed, rank, world, start)
-                    data = _epoch_data(ds, views, batches, cfg, device, n_workers, (rank, stage, epoch, start))
-                    if stage == 2 and start == 0: acc = EpochMeans()
-                    model.train()
-                    lr = optim.param_groups[0]['lr']
-                    bar = tqdm(total=spe, initial=start, desc=f"{'decoder' if stage == 1 else 'train'} {epoch + 1}/{n_epochs}",
-                               disable=not (main and cfg.progress), leave=False, dynamic_ncols=True)
-                    t0, n_img = time.time(), 0
-                    for x, x1, x2 in data:
-                        if cl: x, x1, x2 = [t.contiguous(memory_format=torch.channels_last) for t in (x, x1, x2)]
-                        with torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext():
-                            o = runner(x) if stage == 1 else runner(x, x1, x2)
-                        where = (f"stage {stage} ({'decoder pre-training' if stage == 1 else 'joint training'}), "
-                                 f"epoch {epoch + 1}, step {pos['step'] + 1}/{spe} (global step {pos['global_step'] + 1})")
-                        terms, stop_now = _check_finite(o, where, world, ckpt_path, stop.signum is not None)
-                        optim.zero_grad(set_to_none=True)
-                        scaler.scale(o['loss']).backward()
-                        scaler.step(optim); scaler.update()
-                        pos['step'] += 1; pos['global_step'] += 1; n_img += b * world
-                        if stage == 2: acc.add(terms)
-                        ips = n_img / max(time.time() - t0, 1e-9)
-                        bar.update(1); bar.set_postfix({k: f'{v:.3f}' for k, v in terms.items()} | {'img/s': f'{ips:.0f}'})
-                        last = cfg.max_steps and pos['global_step'] >= cfg.max_steps
-                        if pos['global_step'] % cfg.log_every == 0 or pos['step'] == spe or last or stop_now:
-                            record({'kind': 'train', 'stage': stage, 'epoch': epoch, 'step': pos['step'],
-                                    'global_step': pos['global_step'], 'lr': lr, **terms, 'img_per_s': ips,
-                                    'time': time.time() - t_start})
-                        if stop_now:
-                            checkpoint()
-                            raise TrainingInterrupted(f"interrupted by {stop.name} after {where}: checkpoint {ckpt_path} "
-                                                      f"written; continue with: synthfg_train --resume {out}")
-                        if last:
-                            stopped = True; checkpoint(); break
-                        if cfg.ckpt_every and pos['global_step'] % cfg.ckpt_every == 0: checkpoint()
-                    bar.close()
-                    if stopped: break
-                    if stage == 2:
-                        sched.step()
-                        if cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == n_epochs): run_eval(epoch)
-                    pos.update(epoch=epoch + 1, step=0)
-                    checkpoint()
-            finally:
-                for p in frozen: p.requires_grad_(True)
-            if stopped: break
-            pos.update(stage=stage + 1, epoch=0, step=0)
+        for batch in data:
+            if stage == 2: run.base.schedule(run.joint_progress())
+            guard = _Guard(run, _where(stage, epoch, pos, run.spe))
+            terms = train_step(runner, opt, batch, scaler=scaler, autocast=run.autocast(), check=guard)
+            pos.step += 1; pos.global_step += 1; n_img += run.batch * run.world
+            if stage == 2: run.means.add(terms)
+            ips = n_img / max(time.time() - t0, 1e-9)
+            bar.update(1); bar.set_postfix({k: f'{v:.3f}' for k, v in terms.items()} | {'img/s': f'{ips:.0f}'})
+            if _after_step(run, stage, epoch, terms, lr, ips, guard): return True
+    finally: bar.close()
+    return False
+
+def fit(run):
+    "Both training stages from `run.pos` on (stage 1 only with `synth`); -> True if `max_steps` stopped the run early."
+    for stage in (1, 2):
+        if stage < run.pos.stage or (stage == 1 and not run.cfg.synth): continue
+        with _stage_params(run.model, stage):
+            runner = _wrap(_Recon(run.model) if stage == 1 else run.model, run.cfg, run.world, run.device)
+            for epoch in range(run.pos.epoch if stage == run.pos.stage else 0, run.n_epochs(stage)):
+                if run_epoch(run, stage, epoch, runner): return True
+                if stage == 2:
+                    run.sched.step()
+                    if run.evaluator.due(epoch): run.evaluator(run.model, epoch, run.pos.global_step, run.log)
+                run.pos.epoch, run.pos.step = epoch + 1, 0
+                run.checkpoint(run)
+        run.pos = Position(stage + 1, 0, 0, run.pos.global_step)
+    return False
+
+# %% ../nbs/07_trainer.ipynb
+def _summary(run, stopped):
+    "The summary of a run (`final_metrics.json` when it ran to the end)."
+    means, ev = run.means.means(), run.evaluator
+    s = {'run': str(run.out), 'stopped_early': stopped, 'global_step': run.pos.global_step,
+         'time_s': time.time() - run.t_start, 'best': ev.best, 'last': ev.last,
+         'train_last_epoch': means, 'method': method_line(means, run.cfg), 'config': asdict(run.cfg)}
+    if run.main and not stopped: (run.out/'final_metrics.json').write_text(json.dumps(s, indent=1))
+    return s
+
+def _fit_logged(run):
+    "`fit` with the run's logger, checkpointer and signal handling; -> the summary."
+    run.log = RunLog(run.out, run.main, run.pos.global_step if run.resumed else None)
+    run.checkpoint = Checkpointer(run.out/'checkpoint.pt', run.world, run.main)
+    run.t_start = time.time()
+    run.stop = StopSignals().__enter__()           # restored in the finally below
+    try: stopped = fit(run)
     except KeyboardInterrupt:
-        keep = f"the last complete checkpoint {ckpt_path} is kept" if ckpt_path.exists() else "no checkpoint was written"
-        raise TrainingInterrupted(f"interrupted at once by a second signal during global step {pos['global_step'] + 1}; "
-                                  f"{keep}; continue with: synthfg_train --resume {out}") from None
+        p = run.checkpoint.path
+        keep = f"the last complete checkpoint {p} is kept" if p.exists() else "no checkpoint was written"
+        raise TrainingInterrupted(f"interrupted at once by a second signal during global step {run.pos.global_step + 1}; "
+                                  f"{keep}; continue with: synthfg_train --resume {run.out}") from None
     finally:
-        stop.__exit__()
-        if mfile: mfile.close()
-        if writer: writer.close()
-    means = acc.means()
-    summary = {'run': str(out), 'stopped_early': stopped, 'global_step': pos['global_step'],
-               'time_s': time.time() - t_start, 'best': evals['best'], 'last': evals['last'],
-               'train_last_epoch': means, 'method': method_line(means, cfg), 'config': asdict(cfg)}
-    if main and not stopped:
-        (out/'final_metrics.json').write_text(json.dumps(summary, indent=1))
-    return summary
+        run.stop.__exit__(); run.log.close()
+    return _summary(run, stopped)
+
+def train(cfg:Config, resume=None, overwrite=False):
+    "Run the two training stages of `cfg` (or `resume` a checkpoint file / run folder, in that folder); returns a summary."
+    cfg.validate()
+    rank, world, device, mine = init_distributed(cfg.device)
+    try:
+        run = setup(cfg, resume, overwrite, rank, world, device)
+        lock = _on_rank0(run.main, world, lambda: claim_run_folder(run.out, overwrite and not run.resumed))
+        try:
+            if run.main: run.cfg.to_yaml(run.out/'config.yaml')
+            return _fit_logged(run)
+        finally:
+            if lock: release_lock(lock)
+    finally:
+        if mine: dist.destroy_process_group()
 
 # %% ../nbs/07_trainer.ipynb
 _CLI_EXTRA = dict(
@@ -623,9 +758,6 @@ def config_from_args(args):
         cfg = dataclasses.replace(cfg, max_steps=None, out=None)
     else: cfg = Config()
     return dataclasses.replace(cfg, **upd).validate()
-
-def _fmt(m): return (f"kNN top-1 {m['knn_top1']:.2f}%  retrieval rank-1 {m['rank1']:.2f}%  rank-5 {m['rank5']:.2f}%  "
-                     f"mAP {m['map']:.2f}% (epoch {m['epoch']})")
 
 def _exit(msg, code):
     "Print one line (rank 0) and exit with `code`."
