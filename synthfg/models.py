@@ -23,7 +23,7 @@ from .losses import info_nce, simsiam_loss, recon_loss, synth_pair_loss, total_l
 from .memory_bank import concat_all_gather
 from .gradcam import gradcam_scores, frozen_call, GRADCAM_SIGNS
 from .perturb import perturb, PERTURB_MODES
-from .decoder import flops_of, _GlobalOnly   # _GlobalOnly: synthfg.perf imports it from here for now
+from .decoder import flops_of
 
 # %% ../nbs/06_models.ipynb
 ARCHS = {'resnet18': (torchvision.models.resnet18, ResNet18_Weights),
