@@ -26,7 +26,7 @@ from synthfg.data import SSLDataset, data_root, make_dataset
 from synthfg.fastdata import DeviceViews
 from synthfg.perf import device_name
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_step import sync
+from synthfg.perf import sync
 
 def pil_rate(ds, workers, batch_size=32, n_images=256, warmup_batches=1):
     "Images/s of DataLoader(`ds`, `workers`) over `n_images` after `warmup_batches` (worker start-up not timed)."

@@ -6,7 +6,8 @@ and its share of the step, and the time of the per-step diagnostics (`SynthFG.di
   - no wasted work: time(ours)/time(base) <= 1.1 x FLOPs(ours)/FLOPs(base);
   - our MoCo v2 step <= the `lightly` library's MoCo v2 step at the same config (`pip install -e ".[bench]"`),
     measured side by side in the same run.
-On a GPU (--device cuda) it also reports MFU against --peak-tflops (H100 bf16 dense, measured: 800).
+On a GPU (--device cuda) it also reports MFU against the device's dense bf16 peak (`synthfg.perf.PEAK_TFLOPS`, the
+vendors' datasheets: H100 SXM / H200 989 TFLOP/s), or --peak-tflops.
 
 Peak memory of each method's training (model, optimiser state, MoCo queue / memory bank, activations, inputs):
   - CPU: every method runs in a fresh child process (high-water marks do not leak between rows); the peak is
@@ -21,16 +22,16 @@ Defaults are the CPU configuration of the issues: ResNet-18 (standard stem), 64 
     python benchmarks/bench_step.py
     python benchmarks/bench_step.py --device cuda --arch resnet50 --img-size 224 --batch-size 128 --amp bf16
 """
-import argparse, contextlib, copy, datetime, gc, importlib.util, json, os, platform, resource, statistics, subprocess, sys, time
+import argparse, contextlib, copy, datetime, gc, importlib.util, json, math, os, platform, resource, statistics, subprocess, sys, time
 import torch, torch.nn as nn
 
 import synthfg.models as M
-from synthfg.trainer import Config, build_model
-from synthfg.perf import device_name
+from synthfg.trainer import Config
+from synthfg.perf import amp_context, device_name, peak_tflops, sgd, split_method, step_batch, step_md, step_methods, step_setup, sync, time_calls, timed_step
 
 STEMS = {'auto': 'auto', 'on': True, 'off': False}
 LIGHTLY = 'lightly MoCo v2'
-METHODS = {'mocov2': ('mocov2', False), 'mocov2+ours': ('mocov2', True), 'simsiam': ('simsiam', False), 'simsiam+ours': ('simsiam', True)}
+METHODS = step_methods()   # every registered base (synthfg.models.BASES), plain and + ours
 
 def _rss_bytes():
     with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
@@ -49,9 +50,6 @@ class PeakMemory:
         if self.device.type == 'cuda':
             torch.cuda.synchronize(); return max(torch.cuda.max_memory_allocated(self.device) - self.base, 0)
         return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - self.base, 0)   # ru_maxrss: KiB on Linux
-
-def sync(device):
-    if device.type == 'cuda': torch.cuda.synchronize()
 
 class PerturbTimer:
     "Adds up the wall time spent in the perturbation functions called by `SynthFG.step_losses` (wrapped in place)."
@@ -77,47 +75,35 @@ class DiagTimer(PerturbTimer):
     def __enter__(self): self.saved['d'] = M.SynthFG.diagnostics; M.SynthFG.diagnostics = self._wrap(self.saved['d']); return self
     def __exit__(self, *a): M.SynthFG.diagnostics = self.saved['d']
 
-def make_batch(bs, img_size, device, gen):
-    x, x1, x2 = (torch.randn(bs, 3, img_size, img_size, generator=gen).to(device) for _ in range(3))
-    return x, x1, x2
+def bench_config(name, a, device):
+    "The Config of row `name` (a key of METHODS) at the command line's settings."
+    method, synth = split_method(name)
+    return Config(method=method, synth=synth, arch=a.arch, img_size=a.img_size, batch_size=a.batch_size, K=a.queue_size, D=a.mem_size,
+                  device=str(device), small_stem=STEMS[a.small_stem], amp=a.amp, channels_last=device.type == 'cuda' and a.channels_last)
 
-def autocast(device, amp):
-    if amp == 'none': return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == 'bf16' else torch.float16)
-
-def time_steps(step, n_warmup, n_steps, device):
-    for _ in range(n_warmup): step()
-    ts = []
-    for _ in range(n_steps):
-        sync(device); t = time.perf_counter(); step(); sync(device); ts.append(time.perf_counter() - t)
-    return ts
-
-def bench_method(name, a, device):
-    method, synth = METHODS[name]
-    cfg = Config(method=method, synth=synth, arch=a.arch, img_size=a.img_size, batch_size=a.batch_size, K=a.queue_size,
-                 D=a.mem_size, device=str(device), small_stem=STEMS[a.small_stem])
+def bench_method(name, cfg, device, steps, warmup, compiled=False, timers=True, flops=True):
+    """One row: a fresh model of `cfg` (synthfg.perf.step_setup), its `train_step` timed (median of `steps` after `warmup`,
+    the first step timed alone), images/s, peak memory, FLOPs; with `timers` (eager only) the perturbation's and diagnostics' time."""
     mem = PeakMemory(device).start()
-    torch.manual_seed(0)
-    model = build_model(cfg).to(device)
-    if synth:  # fill the memory bank so the low-variance branch runs as in steady-state training
-        model.bank.enqueue(torch.randn(cfg.D, model.bank.n) * torch.rand(model.bank.n))
-    if device.type == 'cuda' and a.channels_last: model = model.to(memory_format=torch.channels_last)
-    model.train()
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(0)
-    batch = make_batch(a.batch_size, a.img_size, device, gen)
-    if device.type == 'cuda' and a.channels_last: batch = tuple(t.contiguous(memory_format=torch.channels_last) for t in batch)
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with autocast(device, a.amp): out = model(*batch)
-        out['loss'].backward(); opt.step()
-    with PerturbTimer(device) as pt, DiagTimer(device) as dt:
-        ts = time_steps(step, a.warmup, a.steps, device)
+    model, batch = step_setup(cfg, device)
+    opt, runner, terms = sgd(model), torch.compile(model) if compiled else model, {}
+    step_ = timed_step(runner, opt, batch, device, cfg.amp)
+    def step(): terms.update(step_())       # the last step's loss terms (detached), read after the timing
+    timers = timers and cfg.synth and not compiled
+    with (PerturbTimer(device) if timers else contextlib.nullcontext()) as pt, (DiagTimer(device) if timers else contextlib.nullcontext()) as dt:
+        first, = time_calls(step, 1, 0, device)
+        ts = time_calls(step, steps, max(warmup - 1, 0), device)
     peak = mem.peak()
-    flops = M.count_flops(model, batch) if not a.no_flops else float('nan')   # after the memory reading (it deep-copies)
-    med = statistics.median(ts)
-    return dict(method=name, step_s=med, img_s=a.batch_size / med, flops=flops, perturb_s=pt.total / (a.steps + a.warmup) if synth else 0.0,
-                diag_s=dt.total / (a.steps + a.warmup) if synth else 0.0, peak_mem_bytes=peak, mem_measure=mem.kind)
+    loss = float(terms['loss'])
+    med, n = statistics.median(ts), steps + max(warmup, 1)
+    row = dict(method=name, compiled=compiled, step_s=med, img_s=cfg.batch_size / med, first_step_s=first, perturb_s=pt.total / n if timers else 0.0,
+               diag_s=dt.total / n if timers else 0.0, peak_mem_bytes=peak, mem_measure=mem.kind, loss=loss, finite=math.isfinite(loss))
+    row['flops'] = None          # the eager step's FLOPs (a compiled step does the same work); after the memory reading (it deep-copies)
+    if flops and not compiled:
+        with amp_context(device, cfg.amp) or contextlib.nullcontext(): row['flops'] = M.count_flops(model, batch)
+    del model, opt, runner, batch, step_
+    if device.type == 'cuda': torch.cuda.empty_cache()
+    return row
 
 def bench_lightly(a, device):
     "lightly's MoCo v2 at the same config: its ResNet backbone (same stem), MoCoProjectionHead, NTXentLoss with a memory bank."
@@ -133,25 +119,28 @@ def bench_lightly(a, device):
     mods = nn.ModuleList([backbone, head, backbone_k, head_k]).to(device).train()
     crit = NTXentLoss(temperature=0.2, memory_bank_size=(a.queue_size, 128))
     opt = torch.optim.SGD([*backbone.parameters(), *head.parameters()], lr=0.01, momentum=0.9, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(0)
-    _, x1, x2 = make_batch(a.batch_size, a.img_size, device, gen)
+    _, x1, x2 = step_batch(Config(batch_size=a.batch_size, img_size=a.img_size), 0, device)
     def step():
         opt.zero_grad(set_to_none=True)
         update_momentum(backbone, backbone_k, 0.999); update_momentum(head, head_k, 0.999)
-        with autocast(device, a.amp):
+        with amp_context(device, a.amp) or contextlib.nullcontext():
             q = head(backbone(x1))
             with torch.no_grad(): k = head_k(backbone_k(x2))
             loss = crit(q, k)
         loss.backward(); opt.step()
-    ts = time_steps(step, a.warmup, a.steps, device)
+    ts = time_calls(step, a.steps, a.warmup, device)
     peak = mem.peak()
     med = statistics.median(ts)
-    return dict(method=LIGHTLY, step_s=med, img_s=a.batch_size / med, flops=float('nan'), perturb_s=0.0,
+    return dict(method=LIGHTLY, step_s=med, img_s=a.batch_size / med, flops=None, perturb_s=0.0,
                 peak_mem_bytes=peak, mem_measure=mem.kind)
+
+def bench_row(name, a, device):
+    "Row `name` at the command line's settings (`bench_method` of `bench_config`)."
+    return bench_method(name, bench_config(name, a, device), device, a.steps, a.warmup, flops=not a.no_flops)
 
 def run_one(name, a, device):
     "One row: in this process on CUDA (or with --in-process), else in a fresh child process (clean peak RSS)."
-    bench = (lambda: bench_lightly(a, device)) if name == LIGHTLY else (lambda: bench_method(name, a, device))
+    bench = (lambda: bench_lightly(a, device)) if name == LIGHTLY else (lambda: bench_row(name, a, device))
     if name == LIGHTLY and importlib.util.find_spec('lightly') is None: raise ImportError("No module named 'lightly'")
     if device.type == 'cuda' or a.in_process: return bench()
     out = subprocess.run([sys.executable, os.path.abspath(__file__), *sys.argv[1:], '--_child', name], capture_output=True, text=True)
@@ -167,9 +156,9 @@ def _nan_to_none(x):
 def summarise(rows, a):
     "Time ratios vs FLOP ratios (target <= 1.10), perturbation shares (target <= 5 %), lightly ratio (target <= 1.00)."
     by, ratios, shares, lightly = {r['method']: r for r in rows}, {}, {}, None
-    for base in ('mocov2', 'simsiam'):
+    for base in M.BASES:
         ours = base + '+ours'
-        if base in by and ours in by and by[base]['flops'] == by[base]['flops']:
+        if base in by and ours in by and by[base]['flops'] and by[ours]['flops']:
             t_ratio, f_ratio = by[ours]['step_s'] / by[base]['step_s'], by[ours]['flops'] / by[base]['flops']
             ratios[ours] = dict(base=base, time_ratio=t_ratio, flop_ratio=f_ratio, time_per_flop_ratio=t_ratio / f_ratio,
                                 target=1.1, met=t_ratio <= 1.1 * f_ratio)
@@ -195,7 +184,8 @@ def main():
     ap.add_argument('--steps', type=int, default=10); ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--methods', nargs='*', default=list(METHODS), choices=list(METHODS))
     ap.add_argument('--no-lightly', action='store_true'); ap.add_argument('--no-flops', action='store_true')
-    ap.add_argument('--peak-tflops', type=float, default=800.0, help='accelerator peak for MFU (H100 bf16 dense, measured: 800)')
+    ap.add_argument('--peak-tflops', type=float, default=None,
+                    help="accelerator peak for MFU [the device's dense bf16 datasheet peak, synthfg.perf.PEAK_TFLOPS: H100 SXM / H200 989]")
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
     ap.add_argument('--in-process', action='store_true', help='CPU: run all methods in this process (peak RSS then accumulates)')
     ap.add_argument('--json', default=None, help='also write the results to this JSON file')
@@ -203,8 +193,9 @@ def main():
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     device = torch.device(a.device)
+    if device.type == 'cuda' and a.peak_tflops is None: a.peak_tflops = peak_tflops(device_name(device))
     if a._child:                                   # one row, printed as the last line of stdout for the parent
-        row = bench_lightly(a, device) if a._child == LIGHTLY else bench_method(a._child, a, device)
+        row = bench_lightly(a, device) if a._child == LIGHTLY else bench_row(a._child, a, device)
         print(json.dumps(_nan_to_none(row))); return
     load0 = os.getloadavg()
     print(f'config: {a.arch} (small stem {a.small_stem}), {a.img_size} px, batch {a.batch_size}, K={a.queue_size}, D={a.mem_size}, device {device} '
@@ -214,24 +205,15 @@ def main():
     if not a.no_lightly:
         try: rows.append(run_one(LIGHTLY, a, device))
         except ImportError as e: print(f'lightly not installed ({e}); pip install -e ".[bench]" for the side-by-side comparison')
-    for r in rows:
-        if r['flops'] is None: r['flops'] = float('nan')
     gpu = device.type == 'cuda'
-    print(f"\n| method | step (s) | images/s | GFLOPs/step | perturbation (ms) | perturbation share | peak memory (MiB) |{' TFLOP/s | MFU |' if gpu else ''}")
-    print(f"|---|---:|---:|---:|---:|---:|---:|{'---:|---:|' if gpu else ''}")
     for r in rows:
-        share = f"{100 * r['perturb_s'] / r['step_s']:.2f} %" if r['perturb_s'] else '-'
-        pert = f"{1e3 * r['perturb_s']:.1f}" if r['perturb_s'] else '-'
-        extra = ''
-        if gpu and r['flops'] == r['flops']:
-            tf = r['flops'] / r['step_s'] / 1e12; extra = f' {tf:.1f} | {100 * tf / a.peak_tflops:.1f} % |'
-            r['tflops_s'], r['mfu'] = tf, tf / a.peak_tflops
-        elif gpu: extra = ' - | - |'
-        print(f"| {r['method']} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['flops'] / 1e9:.1f} | {pert} | {share} | {r['peak_mem_bytes'] / 2**20:.0f} |{extra}")
+        if r['flops'] != r['flops']: r['flops'] = None        # NaN from a child's JSON: not counted
+        if gpu and r['flops'] and a.peak_tflops: r['tflops_s'] = r['flops'] / r['step_s'] / 1e12; r['mfu'] = r['tflops_s'] / a.peak_tflops
+    print('\n' + step_md(dict(rows=rows)))
     print(f"(peak memory: {'CUDA max allocated minus allocated before the model was built' if gpu else 'peak RSS delta of the process (ru_maxrss - RSS before the model was built)'})")
     ratios, shares, lightly = summarise(rows, a)
     print()
-    for ours in ('mocov2+ours', 'simsiam+ours'):
+    for ours in (m for m in METHODS if split_method(m)[1]):
         if ours in ratios:
             r = ratios[ours]
             print(f'{ours}: time ratio {r["time_ratio"]:.2f} vs FLOP ratio {r["flop_ratio"]:.2f} -> time/FLOP ratio {r["time_per_flop_ratio"]:.2f} '

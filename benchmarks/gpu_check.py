@@ -4,9 +4,9 @@ on the CPU at tiny size (ResNet-18, 32 px, batch 8, 2 steps) in CI.
 Sections, each recorded in the JSON (benchmarks/results/gpu_check.json) that nbs/11_performance.ipynb renders:
   1. cells: `nbdev_test --flags gpu` on every notebook that has `#| gpu` cells (the CUDA-only behaviours: CUDA RNG
      state in checkpoints, channels_last, fp16 GradScaler, compile on CUDA). Dry run: listed, not run (no CUDA).
-  2. steps: MoCo v2, MoCo v2 + ours, SimSiam, SimSiam + ours at ResNet-50, 224 px, batch 128, bf16 autocast,
+  2. steps: every registered base (MoCo v2, SimSiam, ...) plain and + ours (bench_step.bench_method) at ResNet-50, 224 px, batch 128, bf16 autocast,
      channels_last, eager and `torch.compile`d: step time, images/s, FLOPs of the step (torch.utils.flop_counter),
-     TFLOP/s and model FLOP utilisation against the device's dense bf16 peak (PEAK_TFLOPS), peak memory (CUDA max
+     TFLOP/s and model FLOP utilisation against the device's dense bf16 peak (synthfg.perf.PEAK_TFLOPS), peak memory (CUDA max
      allocated). Dry run: fp32 (bf16 convolutions are emulated, ~20x slower, on a CPU without AMX) and eager only
      (compiling even the tiny step takes minutes on a CPU), unless --compile.
   3. loader: images/s of the PIL pipeline (DataLoader workers) and of the tensor pipeline (synthfg.fastdata on the
@@ -30,26 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT/'benchmarks')]
 import torch
 
-from bench_step import PeakMemory, autocast, make_batch, sync, time_steps
+from bench_step import METHODS, bench_method
 from bench_loader import pil_rate, tensor_rate
 from synthfg.data import SSLDataset, SyntheticFG, make_dataset
 from synthfg.fastdata import DeviceViews
-from synthfg.models import count_flops
-from synthfg.perf import device_name
-from synthfg.trainer import Config, build_model, train
+from synthfg.perf import device_name, peak_tflops, split_method
+from synthfg.trainer import Config, train
 
-# dense bf16 tensor-core peaks (TFLOP/s) from the vendors' datasheets, matched by substring of the device name (first match)
-PEAK_TFLOPS = [('H100 PCIe', 756.0), ('H100', 989.0), ('H200', 989.0), ('GH200', 989.0), ('B200', 2250.0), ('A100', 312.0),
-               ('L40S', 362.0), ('L4', 121.0), ('A10G', 70.0), ('RTX 4090', 165.0)]
-METHODS = {'mocov2': ('mocov2', False), 'mocov2+ours': ('mocov2', True), 'simsiam': ('simsiam', False), 'simsiam+ours': ('simsiam', True)}
 FULL = dict(device='cuda', arch='resnet50', img_size=224, batch_size=128, amp='bf16', K=65536, D=5632, steps=10, warmup=3,
             run_batch=64, run_epochs=10, run_decoder_epochs=1, workers=8)
 DRY = dict(device='cpu', arch='resnet18', img_size=32, batch_size=8, amp='none', K=64, D=16, steps=2, warmup=1,
            run_batch=8, run_epochs=1, run_decoder_epochs=1, workers=1)
-
-def peak_tflops(name):
-    "Dense bf16 peak of the device called `name` (None if unknown, e.g. a CPU)."
-    return next((p for k, p in PEAK_TFLOPS if k.lower() in name.lower()), None)
 
 class Budget:
     "Seconds left of the run's budget; `fits(s)` whether `s` more seconds fit."
@@ -83,36 +74,11 @@ def run_cells(dry, budget, timeout=150):
     return rows
 
 # ---- 2. step timing
-def time_method(name, P, device, compiled):
-    "One row of the step table: a fresh model of `name`, bf16/channels_last as in P, eager or compiled."
-    method, synth = METHODS[name]
-    cfg = Config(method=method, synth=synth, arch=P['arch'], img_size=P['img_size'], batch_size=P['batch_size'], K=P['K'],
-                 D=P['D'], device=str(device), small_stem=False, amp=P['amp'], dim=None)
-    mem = PeakMemory(device).start()
-    torch.manual_seed(0)
-    model = build_model(cfg).to(device)
-    if synth: model.bank.enqueue(torch.randn(cfg.D, model.bank.n, device=device) * torch.rand(model.bank.n, device=device))
-    model = model.to(memory_format=torch.channels_last).train()
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9, weight_decay=1e-4)
-    batch = tuple(t.contiguous(memory_format=torch.channels_last) for t in make_batch(cfg.batch_size, cfg.img_size, device, torch.Generator().manual_seed(0)))
-    runner = torch.compile(model) if compiled else model
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with autocast(device, cfg.amp): out = runner(*batch)
-        out['loss'].backward(); opt.step()
-        return out
-    sync(device); t = time.perf_counter(); out = step(); sync(device); first = time.perf_counter() - t
-    ts = time_steps(step, P['warmup'] - 1, P['steps'], device)
-    peak = mem.peak()
-    loss = float(out['loss'].detach())
-    med = statistics.median(ts)
-    row = dict(method=name, compiled=compiled, step_s=med, img_s=cfg.batch_size / med, first_step_s=first, peak_mem_bytes=peak,
-               mem_measure=mem.kind, loss=loss, finite=math.isfinite(loss))
-    if not compiled:    # FLOPs of the eager model (the compiled step does the same work); after the memory reading
-        with autocast(device, cfg.amp): row['flops'] = count_flops(model, batch)
-    del model, opt, runner, batch
-    if device.type == 'cuda': torch.cuda.empty_cache()
-    return row
+def step_config(name, P, device):
+    "The Config of step row `name` (a key of bench_step.METHODS): the sizes and amp of P, standard stem, channels_last."
+    method, synth = split_method(name)
+    return Config(method=method, synth=synth, arch=P['arch'], img_size=P['img_size'], batch_size=P['batch_size'], K=P['K'],
+                  D=P['D'], device=str(device), small_stem=False, amp=P['amp'], dim=None, channels_last=True)
 
 def run_steps(P, device, budget, modes, methods, eager_rows=()):
     "Rows of the step table for `modes` (False: eager, True: compiled); FLOPs of compiled rows from `eager_rows`."
@@ -122,7 +88,7 @@ def run_steps(P, device, budget, modes, methods, eager_rows=()):
             need = 150 if compiled and device.type == 'cuda' else 20
             if not budget.fits(need):
                 rows.append(dict(method=name, compiled=compiled, skipped='time budget')); continue
-            try: r = time_method(name, P, device, compiled)
+            try: r = bench_method(name, step_config(name, P, device), device, P['steps'], P['warmup'], compiled, timers=False)
             except Exception as e:
                 r = dict(method=name, compiled=compiled, error=f"{type(e).__name__}: {str(e)[:500]}", finite=False)
                 traceback.print_exc()
@@ -187,7 +153,7 @@ def run_training(root, P, device, tmp, budget, dry):
     res = {}
     for name in ('mocov2', 'mocov2+ours'):
         if not budget.fits(40): res[name] = dict(skipped='time budget'); continue
-        method, synth = METHODS[name]
+        method, synth = split_method(name)
         b = P['run_batch']
         cfg = Config(dataset='folder', data_root=str(root), method=method, synth=synth, arch=P['arch'], img_size=P['img_size'],
                      small_stem=False, batch_size=b, K=5 * b, D=3 * b, epochs=P['run_epochs'], decoder_epochs=P['run_decoder_epochs'],

@@ -4,7 +4,8 @@
                                            # (+ lightly's MoCo v2 if installed: pip install -e ".[bench]")
 
 1. benchmarks/bench_step.py --json results/step.json: step time, images/s, FLOPs, perturbation share, peak memory of
-   MoCo v2, SimSiam, both + ours, and lightly's MoCo v2, with the time/FLOP-ratio and lightly targets.
+   every registered base (synthfg.models.BASES: MoCo v2, SimSiam, ...) plain and + ours, and lightly's MoCo v2, with the
+   time/FLOP-ratio and lightly targets.
 2. synthfg.perf.cost_report at the same configuration -> results/cost.json: FLOPs and median time of each component of
    the cost model (nbs/11_performance.ipynb), the predicted step against the measured one.
 3. benchmarks/bench_retrieval.py --json results/retrieval.json: retrieval_metrics at N = 10k and 50k, chunks 256 and 1024.

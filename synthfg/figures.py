@@ -5,8 +5,8 @@
 # %% auto 0
 __all__ = ['OLD_METRIC_NAMES', 'method_diagram', 'load_run', 'run_config', 'run_label', 'as_run_dict', 'run_dataset',
            'data_caption', 'variance_dims', 'run_features', 'fig2_variance_dims', 'ssl_loss_per_image', 'gradcam_map',
-           'ssl_views', 'fig3_gradcam', 'generated_pairs', 'fig4_generated_pairs', 'summary_metric', 'run_top1',
-           'fig5_alpha']
+           'ssl_batch', 'ssl_views', 'fig3_gradcam', 'generated_pairs', 'fig4_generated_pairs', 'summary_metric',
+           'run_top1', 'fig5_alpha']
 
 # %% ../nbs/09_figures.ipynb
 import json, warnings
@@ -206,14 +206,19 @@ def gradcam_map(model_or_run, x, x2, layer='layer4', sign=1.0, normalize=False):
     return cam.detach()
 
 # %% ../nbs/09_figures.ipynb
-def ssl_views(cfg, n, split='test', seed=0, indices=None, data_root=None):
-    "`(x, x2, idx)`: `n` plain images and MoCo v2-augmented views of a run's dataset (seeded choice and augmentation)."
+def ssl_batch(cfg, n, split='test', seed=0, indices=None, data_root=None):
+    "`(x, x1, x2, idx)`: `n` plain images of a run's dataset and their two MoCo v2 views (seeded choice and augmentation; global RNG untouched)."
     ds = SSLDataset(run_dataset(cfg, split, data_root), cfg.img_size)
     if indices is None: indices = sorted(np.random.default_rng(seed).permutation(len(ds))[:n].tolist())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         items = [ds[i] for i in indices]
-    return torch.stack([it[0] for it in items]), torch.stack([it[2] for it in items]), list(indices)
+    return (*[torch.stack([it[j] for it in items]) for j in range(3)], list(indices))
+
+def ssl_views(cfg, n, split='test', seed=0, indices=None, data_root=None):
+    "`(x, x2, idx)`: `n` plain images and MoCo v2-augmented views of a run's dataset (`ssl_batch` without x')."
+    x, _, x2, idx = ssl_batch(cfg, n, split, seed, indices, data_root)
+    return x, x2, idx
 
 def fig3_gradcam(runs, n_images=6, split='test', seed=0, indices=None, layer='layer4', sign=1.0, size=1.4, caption=None, fname=None):
     "Fig. 3: images (top row) and the Grad-CAM of each run's SSL loss overlaid (one row per run); runs share dataset and size."
@@ -249,16 +254,13 @@ def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_r
         raise ValueError(f"generated_pairs: run {run} has synth={cfg.synth}, nu={cfg.nu}: no perturbed pairs (need the method, nu > 0)")
     try: model.base.validate_batch(n_images)        # the base's own rule for a batch (MoCo v2: the queue size K)
     except ValueError as e: raise ValueError(f"generated_pairs: n_images={n_images} cannot be one batch of run {run}: {e}") from None
-    ds = SSLDataset(run_dataset(cfg, split, data_root), cfg.img_size)
-    if indices is None: indices = sorted(np.random.default_rng(seed).permutation(len(ds))[:n_images].tolist())
+    x, x1, x2, idx = ssl_batch(cfg, n_images, split, seed, indices, data_root)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        items = [ds[i] for i in indices]
-        x, x1, x2 = [torch.stack([it[j] for it in items]) for j in range(3)]
         model.keep_intermediates, model.generator = True, torch.Generator().manual_seed(seed)
         with torch.no_grad(): model.step_losses(x, x1, x2)
     it = model.intermediates
-    return x, it['x_hat'], it['x_hat_p'], list(indices)
+    return x, it['x_hat'], it['x_hat_p'], idx
 
 def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff=False, caption=None, fname=None, dpi=100):
     "Fig. 4: per run (dataset) rows original, generated $\\hat{x}$, perturbed $\\hat{x}_p$ (+ amplified $|\\hat{x}_p-\\hat{x}|$ if `diff`)."
