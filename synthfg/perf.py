@@ -472,7 +472,7 @@ def findings_md(step: dict, cost: dict, ret: dict, gpu=None) -> str:
         n, a, b = max(twice, key=lambda t: abs(t[2] / t[1] - 1))
         out.append(f"- **Timing noise.** The same step timed by `bench_step` and again by the cost report differs by up to "
                    f"{100 * abs(b / a - 1):.0f} % ({n}: {a:.2f} s vs {b:.2f} s) on {c.get('device_name', '?')} with "
-                   f"{c.get('threads', '?')} torch threads.")
+                   f"{c.get('threads', '?')} torch thread{'' if c.get('threads') == 1 else 's'}.")
     rs = step.get('ratios', {})
     if rs:
         own = {o: _time_per_flop(ms, o, b) for o, b in pairs if timed}
@@ -496,7 +496,7 @@ def findings_md(step: dict, cost: dict, ret: dict, gpu=None) -> str:
         out.append("- **Where the extra time goes** (cost model, share of the predicted step): " + '; '.join(parts) + '.')
     lt = step.get('lightly')
     out.append(f"- **lightly.** Our MoCo v2 step is {lt['ratio']:.2f}× lightly's MoCo v2 step at the same configuration "
-               f"({_ok(lt['met'])})." if lt else "- **lightly** was not installed for this run: no side-by-side number.")
+               f"({_ok(lt['met'])})." if lt else "- **lightly** was not measured in this run (not installed, or `--no-lightly`): no side-by-side number.")
     mem = [(o, srow[o]['peak_mem_bytes'], srow[b]['peak_mem_bytes']) for o, b in _pairs(srow)
            if srow[o].get('peak_mem_bytes') and srow[b].get('peak_mem_bytes')]
     if mem: out.append(f"- **Memory.** Peak training memory at batch {c.get('batch_size', '?')}, {c.get('img_size', '?')} px, ours against its base: "
