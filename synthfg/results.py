@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .figures import run_label, summary_metric
-from .models import BASES
+from .models import BASES, base_class
 from .trainer import Config
 
 # %% ../nbs/10_results.ipynb
@@ -165,7 +165,7 @@ def alpha_curve(runs:list, col:str='linear 100%', method:str='mocov2', ax=None, 
     al = sorted(pts)
     mean = np.array([np.mean(pts[a]) for a in al]); std = np.array([np.std(pts[a], ddof=1) if len(pts[a]) > 1 else 0. for a in al])
     if ax is None: _, ax = plt.subplots(figsize=(4.8, 3.4))
-    ax.errorbar(al, mean, yerr=std, fmt='o-', color='tab:green', capsize=3, label=r'$L_C + \alpha L_R$ (α=0: MoCo v2)')
+    ax.errorbar(al, mean, yerr=std, fmt='o-', color='tab:green', capsize=3, label=rf'$L_C + \alpha L_R$ (α=0: {base_class(method).label})')
     for rs, lab, colr in ((base, run_label(base[0]['cfg'], tex=False) if base else '', 'tab:red'),
                           (ours, run_label(ours[0]['cfg'], tex=False) if ours else '', 'tab:blue')):
         if not rs: continue
