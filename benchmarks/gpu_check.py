@@ -23,7 +23,7 @@ ignored paths only when named, so run with carry=["packed"]:
     python benchmarks/gpu_check.py                      # on the GPU machine
     python benchmarks/gpu_check.py --dry-run            # CPU, tiny, < 1 minute (tools/test.sh runs it)
 """
-import argparse, contextlib, dataclasses, datetime, json, math, os, platform, statistics, subprocess, sys, tempfile, time, traceback
+import argparse, datetime, json, math, os, platform, statistics, subprocess, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
