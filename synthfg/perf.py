@@ -458,58 +458,72 @@ def _time_per_flop(ms, ours, base):
     o, b = ms[ours], ms[base]
     return (o['times_s']['step'] / b['times_s']['step']) / (o['flops']['step'] / b['flops']['step'])
 
+def _flops_finding(ms):
+    exact = sum(m['predicted_flops'] == m['flops']['step'] for m in ms.values())
+    return (f"- **FLOPs are {'exact' if exact == len(ms) else 'not exact'}, times are not.** The cost model predicts the FLOPs of "
+            f"{exact} of the {len(ms)} steps to the last FLOP; the closed forms (heads, queue and Grad-CAM left out) against the "
+            "measured FLOP ratios: " + ', '.join(f"{o} {ms[o]['ideal']['formula']} = {ms[o]['ideal']['ratio']:.2f} vs "
+                                                 f"{ms[o]['flops']['step'] / ms[b]['flops']['step']:.2f}" for o, b in _pairs(ms)) + '.')
+
+def _noise_finding(ms, srow, c):
+    twice = [(n, srow[n]['step_s'], m['times_s']['step']) for n, m in ms.items() if n in srow and m.get('times_s')]
+    if not twice: return None
+    n, a, b = max(twice, key=lambda t: abs(t[2] / t[1] - 1))
+    return (f"- **Timing noise.** The same step timed by `bench_step` and again by the cost report differs by up to "
+            f"{100 * abs(b / a - 1):.0f} % ({n}: {a:.2f} s vs {b:.2f} s) on {c.get('device_name', '?')} with "
+            f"{c.get('threads', '?')} torch thread{'' if c.get('threads') == 1 else 's'}.")
+
+def _waste_finding(ms, rs, timed):
+    if not rs: return None
+    own = {o: _time_per_flop(ms, o, b) for o, b in _pairs(ms) if timed}
+    t = next(iter(rs.values()))['target']
+    mixed = any((r['time_per_flop_ratio'] <= t) != (own[o] <= t) for o, r in rs.items() if o in own)
+    return (f"- **Wasted work** (time ratio ÷ FLOP ratio, target ≤ {t:.2f}): from `bench_step` "
+            + ', '.join(f"{o} {r['time_per_flop_ratio']:.2f} ({_ok(r['met'])})" for o, r in rs.items())
+            + ('; from the cost report\'s own measured steps ' + ', '.join(f"{o} {v:.2f}" for o, v in own.items()) if own else '')
+            + ('. The two readings fall on both sides of the target, so on this machine the target is neither confirmed '
+               'nor refuted.' if mixed else '.'))
+
+def _where_finding(ms, nu):
+    parts = []
+    for o, _ in _pairs(ms):
+        cfg = Config(method=split_method(o)[0], synth=True, nu=nu)
+        rows = [r for r in cost_table(cfg, ms[o]['flops'], ms[o]['times_s']) if r['count'] is not None and r['component'] not in ('base', 'step')]
+        pert = next((r for r in rows if r['component'] == 'perturb'), None)
+        parts.append(f"{o}: " + ', '.join(f"`{r['component']}`{'' if r['count'] == 1 else ' ×' + str(r['count'])} {100 * r['time_share']:.0f} %"
+                                           for r in sorted(rows, key=lambda r: -r['time_share'])[:3])
+                     + (f", the perturbation {100 * pert['time_share']:.1f} %" if pert else ''))
+    return "- **Where the extra time goes** (cost model, share of the predicted step): " + '; '.join(parts) + '.'
+
+def _lightly_finding(lt):
+    if not lt: return "- **lightly** was not measured in this run (not installed, or `--no-lightly`): no side-by-side number."
+    return f"- **lightly.** Our MoCo v2 step is {lt['ratio']:.2f}× lightly's MoCo v2 step at the same configuration ({_ok(lt['met'])})."
+
+def _memory_finding(srow, c):
+    mem = [(o, srow[o]['peak_mem_bytes'], srow[b]['peak_mem_bytes']) for o, b in _pairs(srow)
+           if srow[o].get('peak_mem_bytes') and srow[b].get('peak_mem_bytes')]
+    if not mem: return None
+    return (f"- **Memory.** Peak training memory at batch {c.get('batch_size', '?')}, {c.get('img_size', '?')} px, ours against its base: "
+            + ', '.join(f"{o} {a / 2**30:.2f} GiB vs {b / 2**30:.2f} GiB ({a / b:.1f}×)" for o, a, b in mem) + '.')
+
+def _retrieval_finding(ret):
+    big = [r for r in ret['rows'] if r['N'] == max(r['N'] for r in ret['rows'])]
+    rng = lambda k, d=1, s=1: f"{min(r[k] for r in big) / s:.{d}f}–{max(r[k] for r in big) / s:.{d}f}"
+    return (f"- **Retrieval** stays chunked: {big[0]['N']:,} queries in {rng('time_s', 0)} s and {rng('peak_delta_mb', 1, 1024)} GiB over "
+            f"the chunk sizes, where the N×N similarity matrix alone would be {big[0]['nxn_mb'] / 1024:.1f} GiB.")
+
+def _gpu_finding(gpu):
+    if gpu is None: return "- **No GPU run yet**, so the MFU columns are empty: `python benchmarks/gpu_check.py` on a GPU machine fills them."
+    t = gpu['targets']
+    return (f"- **GPU** ({gpu['config']['device_name']}{', dry run' if gpu.get('dry_run') else ''}): MoCo v2 + ours at "
+            f"{_pct(t.get('mfu_mocov2_ours'))} model FLOP utilisation (target ≥ {_pct(t.get('mfu_target', 0.35), 0)}); hard checks "
+            f"{'ok' if t['hard_checks_ok'] else 'failed'}.")
+
 def findings_md(step: dict, cost: dict, ret: dict, gpu=None) -> str:
     "What the report says, in bullets, every number read from the results (`step.json`, `cost.json`, `retrieval.json`, `gpu_check.json`)."
     ms, srow, c = cost['methods'], {r['method']: r for r in step['rows']}, step['config']
-    pairs, timed = _pairs(ms), all(m.get('times_s') for m in ms.values())
-    exact = sum(m['predicted_flops'] == m['flops']['step'] for m in ms.values())
-    out = [f"- **FLOPs are {'exact' if exact == len(ms) else 'not exact'}, times are not.** The cost model predicts the FLOPs of "
-           f"{exact} of the {len(ms)} steps to the last FLOP; the closed forms (heads, queue and Grad-CAM left out) against the "
-           "measured FLOP ratios: " + ', '.join(f"{o} {ms[o]['ideal']['formula']} = {ms[o]['ideal']['ratio']:.2f} vs "
-                                                f"{ms[o]['flops']['step'] / ms[b]['flops']['step']:.2f}" for o, b in pairs) + '.']
-    twice = [(n, srow[n]['step_s'], m['times_s']['step']) for n, m in ms.items() if n in srow and m.get('times_s')]
-    if twice:
-        n, a, b = max(twice, key=lambda t: abs(t[2] / t[1] - 1))
-        out.append(f"- **Timing noise.** The same step timed by `bench_step` and again by the cost report differs by up to "
-                   f"{100 * abs(b / a - 1):.0f} % ({n}: {a:.2f} s vs {b:.2f} s) on {c.get('device_name', '?')} with "
-                   f"{c.get('threads', '?')} torch thread{'' if c.get('threads') == 1 else 's'}.")
-    rs = step.get('ratios', {})
-    if rs:
-        own = {o: _time_per_flop(ms, o, b) for o, b in pairs if timed}
-        t = next(iter(rs.values()))['target']
-        mixed = any((r['time_per_flop_ratio'] <= t) != (own[o] <= t) for o, r in rs.items() if o in own)
-        out.append(f"- **Wasted work** (time ratio ÷ FLOP ratio, target ≤ {t:.2f}): from `bench_step` "
-                   + ', '.join(f"{o} {r['time_per_flop_ratio']:.2f} ({_ok(r['met'])})" for o, r in rs.items())
-                   + ('; from the cost report\'s own measured steps ' + ', '.join(f"{o} {v:.2f}" for o, v in own.items()) if own else '')
-                   + ('. The two readings fall on both sides of the target, so on this machine the target is neither confirmed '
-                      'nor refuted.' if mixed else '.'))
-    if timed:
-        parts = []
-        for o, _ in pairs:
-            cfg = Config(method=split_method(o)[0], synth=True, nu=cost['config']['nu'])
-            rows = [r for r in cost_table(cfg, ms[o]['flops'], ms[o]['times_s']) if r['count'] is not None and r['component'] not in ('base', 'step')]
-            top = sorted(rows, key=lambda r: -r['time_share'])[:3]
-            pert = next((r for r in rows if r['component'] == 'perturb'), None)
-            parts.append(f"{o}: " + ', '.join(f"`{r['component']}`{'' if r['count'] == 1 else ' ×' + str(r['count'])} "
-                                               f"{100 * r['time_share']:.0f} %" for r in top)
-                         + (f", the perturbation {100 * pert['time_share']:.1f} %" if pert else ''))
-        out.append("- **Where the extra time goes** (cost model, share of the predicted step): " + '; '.join(parts) + '.')
-    lt = step.get('lightly')
-    out.append(f"- **lightly.** Our MoCo v2 step is {lt['ratio']:.2f}× lightly's MoCo v2 step at the same configuration "
-               f"({_ok(lt['met'])})." if lt else "- **lightly** was not measured in this run (not installed, or `--no-lightly`): no side-by-side number.")
-    mem = [(o, srow[o]['peak_mem_bytes'], srow[b]['peak_mem_bytes']) for o, b in _pairs(srow)
-           if srow[o].get('peak_mem_bytes') and srow[b].get('peak_mem_bytes')]
-    if mem: out.append(f"- **Memory.** Peak training memory at batch {c.get('batch_size', '?')}, {c.get('img_size', '?')} px, ours against its base: "
-                       + ', '.join(f"{o} {a / 2**30:.2f} GiB vs {b / 2**30:.2f} GiB ({a / b:.1f}×)" for o, a, b in mem) + '.')
-    big = [r for r in ret['rows'] if r['N'] == max(r['N'] for r in ret['rows'])]
-    lo, hi = min(r['peak_delta_mb'] for r in big) / 1024, max(r['peak_delta_mb'] for r in big) / 1024
-    out.append(f"- **Retrieval** stays chunked: {big[0]['N']:,} queries in {min(r['time_s'] for r in big):.0f}–"
-               f"{max(r['time_s'] for r in big):.0f} s and {lo:.1f}–{hi:.1f} GiB over the chunk sizes, where the N×N similarity "
-               f"matrix alone would be {big[0]['nxn_mb'] / 1024:.1f} GiB.")
-    if gpu is None: out.append("- **No GPU run yet**, so the MFU columns are empty: `python benchmarks/gpu_check.py` on a GPU machine fills them.")
-    else:
-        t = gpu['targets']
-        out.append(f"- **GPU** ({gpu['config']['device_name']}{', dry run' if gpu.get('dry_run') else ''}): MoCo v2 + ours at "
-                   f"{_pct(t.get('mfu_mocov2_ours'))} model FLOP utilisation (target ≥ {_pct(t.get('mfu_target', 0.35), 0)}); hard checks "
-                   f"{'ok' if t['hard_checks_ok'] else 'failed'}.")
-    return '\n'.join(out)
+    timed = all(m.get('times_s') for m in ms.values())
+    out = [_flops_finding(ms), _noise_finding(ms, srow, c), _waste_finding(ms, step.get('ratios', {}), timed),
+           _where_finding(ms, cost['config']['nu']) if timed else None, _lightly_finding(step.get('lightly')),
+           _memory_finding(srow, c), _retrieval_finding(ret), _gpu_finding(gpu)]
+    return '\n'.join(b for b in out if b)
