@@ -36,6 +36,7 @@ class Config:
     dataset: str = 'synthetic'          # dataset (synthfg.data.DATASETS)
     data_root: str|None = None          # dataset folder in the dataset's official layout (not for 'synthetic')
     dataset_kw: dict = field(default_factory=dict)  # extra dataset options (YAML mapping), e.g. '{gtsrb_subset: true}'
+    val_frac: float = 0.0               # share of the training split held out for validation (seeded, stratified; never test); 0: none
     img_size: int = 224                 # image size (a multiple of 32 with synthesized pairs)
     # method
     method: str = 'mocov2'              # base self-supervised method (synthfg.models.BASES)
@@ -129,6 +130,7 @@ def _value_errors(cfg):
     errs += [f"{n}={getattr(cfg, n)} must be > 0 (or None)" for n in _POSITIVE_OR_NONE
              if getattr(cfg, n) is not None and not getattr(cfg, n) > 0]
     if not 0 <= cfg.m < 1: errs.append(f"m={cfg.m} must be in [0, 1)")
+    if not 0 <= cfg.val_frac < 1: errs.append(f"val_frac={cfg.val_frac} must be in [0, 1) (the held-out share of the training split)")
     if cfg.synth and cfg.img_size > 0 and cfg.img_size % 32:
         errs.append(f"img_size={cfg.img_size} must be a multiple of 32 for the decoder (synth=True)")
     d = cfg.device

@@ -8,8 +8,8 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DATASETS', 'SPLITS', 'PAPER_SIZES',
            'load_rgb', 'ImageList', 'LabeledSubset', 'check_layout', 'CUB200', 'stanford_cars', 'fgvc_aircraft',
            'stratified_subset', 'gtsrb', 'ISIC2017', 'image_folder', 'SyntheticFG', 'show_images', 'show_samples',
            'blur_kernel_size', 'moco_v2_transform', 'plain_transform', 'denormalize', 'SSLDataset',
-           'label_fraction_indices', 'data_root', 'make_dataset', 'NUISANCE', 'glyph_patterns', 'nuisance_labels',
-           'render_glyph_image']
+           'label_fraction_indices', 'train_val_split', 'data_root', 'make_dataset', 'NUISANCE', 'glyph_patterns',
+           'nuisance_labels', 'render_glyph_image']
 
 # %% ../nbs/00_data.ipynb
 import csv
@@ -447,6 +447,30 @@ def label_fraction_indices(targets, frac, seed=0):
     return sorted(int(i) for i in np.concatenate(keep)) if keep else []
 
 # %% ../nbs/00_data.ipynb
+def _check_val_frac(val_frac):
+    "`val_frac` as a float in [0, 1); a clear error otherwise."
+    if isinstance(val_frac, bool) or not isinstance(val_frac, (int, float)) or not 0 <= val_frac < 1:
+        raise ValueError(f"val_frac must be a number in [0, 1) (the share of the training split held out for validation), "
+                         f"got {val_frac!r}")
+    return float(val_frac)
+
+def train_val_split(targets, val_frac, seed=0):
+    "`(train, val)`: sorted disjoint indices covering `targets`; `val` a seeded class-stratified `val_frac` of them."
+    if _check_val_frac(val_frac) == 0: raise ValueError("val_frac must be > 0 for a validation split, got 0")
+    targets = np.asarray(targets, dtype=np.int64)
+    classes, counts = np.unique(targets, return_counts=True)
+    if (counts < 2).any():
+        raise ValueError(f"val_frac={val_frac}: class {classes[counts < 2][0]} has 1 image; a validation split needs "
+                         "at least 2 images per class (one for training, one for validation)")
+    n_val = max(len(classes), int(math.floor(val_frac * len(targets) + 0.5)))
+    val = stratified_subset(targets, min(n_val, len(targets) - len(classes)), seed=seed)
+    train = sorted(set(range(len(targets))) - set(val))
+    empty = np.setdiff1d(classes, targets[train])
+    if len(empty): raise ValueError(f"val_frac={val_frac} leaves class {empty[0]} without training images; "
+                                    "use a smaller val_frac")
+    return train, val
+
+# %% ../nbs/00_data.ipynb
 _EXTRA_KW = {'synthetic': {'n_classes', 'n_per_class', 'img_size', 'grid'}, 'aircraft': {'annotation_level'},
              'gtsrb': {'balanced'}}
 
@@ -456,10 +480,13 @@ def data_root():
     import synthfg
     return Path(synthfg.__file__).resolve().parents[1].parent/'shared'/'data'
 
-def make_dataset(name, root=None, split='train', *, download=False, gtsrb_subset=False, seed=0, skip_bad=False, **kw):
-    "Dataset `name` (see `DATASETS`) at `root`, `split` in ('train', 'test') -> (PIL RGB, int) items, `.targets`, `.classes`."
+def make_dataset(name, root=None, split='train', *, download=False, gtsrb_subset=False, seed=0, skip_bad=False,
+                 val_frac=0.0, **kw):
+    "Dataset `name` (see `DATASETS`) at `root`, `split` in ('train', 'val', 'test') -> (PIL RGB, int) items, `.targets`, `.classes`."
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
-    if split not in SPLITS: raise ValueError(f"{name}: split must be one of {SPLITS}, got {split!r}")
+    if split not in (*SPLITS, 'val'): raise ValueError(f"{name}: split must be one of ('train', 'val', 'test'), got {split!r}")
+    if _check_val_frac(val_frac) == 0 and split == 'val':
+        raise ValueError(f"{name}: split='val' needs val_frac > 0 (the share of the training split held out for validation)")
     bad = set(kw) - _EXTRA_KW.get(name, set()) - {'transform'}
     if bad: raise TypeError(f"make_dataset({name!r}) got unexpected option(s) {sorted(bad)}; "
                             f"allowed: {sorted(_EXTRA_KW.get(name, set()) | {'transform'})}")
@@ -467,6 +494,13 @@ def make_dataset(name, root=None, split='train', *, download=False, gtsrb_subset
     if download and name not in ('cars', 'aircraft', 'gtsrb'):
         raise ValueError(f"{name}: download=True is not supported (torchvision has no downloader for it); "
                          "place the official files under root")
+    ds = _load(name, root, 'train' if split == 'val' else split, download, gtsrb_subset, seed, skip_bad, kw)
+    if split == 'test' or not val_frac: return ds
+    train, val = train_val_split(ds.targets, val_frac, seed)
+    return LabeledSubset(ds, val if split == 'val' else train)
+
+def _load(name, root, split, download, gtsrb_subset, seed, skip_bad, kw):
+    "The `split` ('train' or 'test') of dataset `name`, options checked by `make_dataset`."
     if name == 'synthetic': return SyntheticFG(split, seed=seed, **kw)
     if name == 'cub': return CUB200(root, split, skip_bad=skip_bad, **kw)
     if name == 'cars': return stanford_cars(root, split, download=download, skip_bad=skip_bad, **kw)
