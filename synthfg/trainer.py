@@ -5,11 +5,11 @@
 # %% auto 0
 __all__ = ['RUN_FILES', 'LOCK_NAME', 'resolve_device', 'init_distributed', 'build_data', 'seed_of', 'SeededItems',
            'epoch_batches', 'build_model', 'resolve_config', 'base_of', 'online_encoder', 'lock_holder', 'check_out',
-           'claim_run_folder', 'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'Evaluator',
-           'train_step', 'param_groups', 'optimisers', 'NonFiniteLossError', 'is_loss_term', 'TrainingInterrupted',
-           'StopSignals', 'EpochMeans', 'uses_eq6', 'bank_steps', 'eq6_start', 'SynthFGWarning', 'bank_fill_warning',
-           'method_line', 'Position', 'RunLog', 'Checkpointer', 'bad_image_message', 'Run', 'setup', 'run_epoch', 'fit',
-           'train', 'cli_parser', 'config_from_args', 'synthfg_train']
+           'claim_run_folder', 'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'val_data', 'val_psnr',
+           'Evaluator', 'train_step', 'param_groups', 'optimisers', 'NonFiniteLossError', 'is_loss_term',
+           'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'uses_eq6', 'bank_steps', 'eq6_start', 'SynthFGWarning',
+           'bank_fill_warning', 'method_line', 'Position', 'RunLog', 'Checkpointer', 'bad_image_message', 'Run',
+           'setup', 'run_epoch', 'fit', 'train', 'cli_parser', 'config_from_args', 'synthfg_train']
 
 # %% ../nbs/07_trainer.ipynb
 import dataclasses, json, math, os, random, re, shutil, signal, socket, sys, threading, time, warnings
@@ -31,7 +31,7 @@ from . import models
 from .checkpoint import (CKPT_FORMAT, RunError, _writable, export_encoder, load_checkpoint, load_encoder, rng_state,
                                 save_checkpoint, set_rng_state, stored_config, synthfg_export)
 from .config import AMP_MODES, ARCHS, DATA_PIPELINES, PAPER_K, Config, ConfigError, _one_line, dataclass_parser, split_args
-from .data import DATASETS, BadImageError, SSLDataset, make_dataset, plain_transform
+from .data import DATASETS, IMAGENET_STD, BadImageError, SSLDataset, make_dataset, plain_transform
 from .decoder import Decoder
 from .evaluation import knn_retrieval
 from .memory_bank import VAR_NORMS, MemoryBank
@@ -61,8 +61,8 @@ def init_distributed(device='auto'):
 
 # %% ../nbs/07_trainer.ipynb
 def build_data(cfg, split='train'):
-    "The SSL training dataset of `cfg`: `SSLDataset(make_dataset(...), img_size)`."
-    kw = {'seed': cfg.seed, **cfg.dataset_kw}
+    "The SSL dataset of `cfg`'s `split`: `SSLDataset(make_dataset(...), img_size)`; 'train' is train minus 'val' with `val_frac`."
+    kw = {'seed': cfg.seed, **cfg.dataset_kw, **({'val_frac': cfg.val_frac} if cfg.val_frac else {})}
     return SSLDataset(make_dataset(cfg.dataset, cfg.data_root, split, **kw), cfg.img_size)
 
 def seed_of(*key):
@@ -202,32 +202,88 @@ def evaluate(cfg, encoder, device='cpu'):
         return knn_retrieval(encoder, cfg.dataset, cfg.data_root, cfg.img_size, dataset_kw=cfg.dataset_kw, seed=cfg.seed,
                              knn_k=cfg.knn_k, batch_size=cfg.eval_batch_size, workers=usable_workers(cfg.workers), device=device)
 
-def _fmt(m): return (f"kNN top-1 {m['knn_top1']:.2f}%  retrieval rank-1 {m['retrieval_rank1']:.2f}%  "
-                     f"rank-5 {m['retrieval_rank5']:.2f}%  mAP {m['retrieval_map']:.2f}% (epoch {m['epoch']})")
+def val_data(cfg):
+    "The validation images of `cfg` (plain view, `(tensor, label)` items) when it has a decoder and `val_frac` > 0, else None."
+    if not (cfg.synth and cfg.val_frac > 0): return None
+    kw = {'seed': cfg.seed, **cfg.dataset_kw, 'val_frac': cfg.val_frac, 'transform': plain_transform(cfg.img_size)}
+    return make_dataset(cfg.dataset, cfg.data_root, 'val', **kw)
 
+def _unwrapped(model): model = getattr(model, '_orig_mod', model); return getattr(model, 'module', model)
+
+@torch.no_grad()
+def val_psnr(model, images, device='cpu', batch_size=256):
+    "PSNR (dB) of x_hat = h(f(x)) over all `images` at once (as `synthfg.losses.psnr`), encoder and decoder in eval mode."
+    m = _unwrapped(model); enc, dec = m.encoder, m.decoder
+    modes, sq, n = (enc.training, dec.training), 0., 0
+    enc.eval(); dec.eval()
+    try:
+        for i in range(0, len(images), batch_size):
+            x = torch.stack([images[j][0] for j in range(i, min(i + batch_size, len(images)))]).to(device)
+            sq = sq + (dec(enc(x)).double() - x.double()).pow(2).sum(dim=(0, 2, 3)); n += x[:, 0].numel()
+    finally: enc.train(modes[0]); dec.train(modes[1])
+    s = torch.tensor(IMAGENET_STD, dtype=torch.float64, device=sq.device)     # per-channel MSE in [0, 1] pixel units
+    return float(10 * torch.log10(1 / (sq / n * s ** 2).mean().clamp_min(1e-20)))
+
+def _fmt(m): return (f"kNN top-1 {m['knn_top1']:.2f}%  retrieval rank-1 {m['retrieval_rank1']:.2f}%  "
+                     f"rank-5 {m['retrieval_rank5']:.2f}%  mAP {m['retrieval_map']:.2f}%"
+                     + (f"  val PSNR {m['val_psnr']:.2f} dB" if 'val_psnr' in m else '') + f" (epoch {m['epoch']})")
+
+# %% ../nbs/07_trainer.ipynb
 class Evaluator:
-    "The in-run evaluation on rank 0 every `eval_every` epochs and after the last: last, best (kNN top-1), history."
-    def __init__(self, cfg, out, device, main=True, world=1, state=None):
-        self.cfg, self.out, self.device, self.main, self.world = cfg, Path(out), device, main, world
+    "The in-run evaluation on rank 0 every `eval_every` epochs and after the last: last, best (kNN top-1), history; `val_psnr`."
+    def __init__(self, cfg, out, device, main=True, world=1, state=None, val=None):
+        self.cfg, self.out, self.device, self.main, self.world, self.val = cfg, Path(out), device, main, world, val
         self.load_state(state or {})
-    def load_state(self, s): self.best, self.last, self.history = s.get('best'), s.get('last'), list(s.get('history', []))
-    def state(self): return {'best': self.best, 'last': self.last, 'history': self.history}
+    def load_state(self, s):
+        self.best, self.last, self.history, self.recon = s.get('best'), s.get('last'), list(s.get('history', [])), list(s.get('recon', []))
+    def state(self):
+        s = {'best': self.best, 'last': self.last, 'history': self.history}
+        return {**s, 'recon': self.recon} if self.val is not None else s
     def due(self, epoch):
         "Whether joint-training epoch `epoch` (0-based, just finished) is evaluated."
         e = self.cfg.eval_every
         return bool(e) and ((epoch + 1) % e == 0 or epoch + 1 == self.cfg.epochs)
+    def measure_val(self, model):
+        "`val_psnr` of `model` on the validation images (rank 0, with a validation split; None otherwise)."
+        if self.val is None or not self.main: return None
+        return val_psnr(model, self.val, self.device, self.cfg.eval_batch_size)
+    def _keep(self, stage, epoch, global_step, v):
+        if v is not None: self.recon.append({'stage': stage, 'epoch': epoch, 'global_step': global_step, 'val_psnr': v})
+    def _write(self): (self.out/'eval.json').write_text(json.dumps(self.state(), indent=1))
     def __call__(self, model, epoch, global_step, log):
-        "Evaluate `model`'s online encoder after `epoch`; log it, write `eval.json`; -> the metrics (None off rank 0)."
+        "Evaluate `model` after joint-training `epoch` (+ `val_psnr`); log it, write `eval.json`; -> the metrics (None off rank 0)."
         m = evaluate(self.cfg, online_encoder(model), self.device) if self.main else None
+        v = self.measure_val(model)
         if self.world > 1: dist.barrier()
         if m is None: return None
-        m = {'epoch': epoch + 1, **m}
+        m = {'epoch': epoch + 1, **m, **({'val_psnr': v} if v is not None else {})}
+        self._keep(2, epoch + 1, global_step, v)
         self.last = m; self.history.append(m)
         if self.best is None or m['knn_top1'] > self.best['knn_top1']: self.best = m
         log({'kind': 'eval', 'global_step': global_step, **{k: float(v) for k, v in m.items()}})
-        (self.out/'eval.json').write_text(json.dumps(self.state(), indent=1))
+        self._write()
         if self.cfg.progress: print(f"eval: {_fmt(m)}")
         return m
+    def recon_only(self, model, stage, epoch, global_step, log):
+        "Measure, keep and log `val_psnr` alone after `epoch` (1-based) of `stage`; -> it (None off rank 0 or without validation)."
+        v = self.measure_val(model)
+        if self.world > 1: dist.barrier()
+        if v is None: return None
+        self._keep(stage, epoch, global_step, v)
+        log({'kind': 'eval', 'stage': stage, 'epoch': epoch, 'global_step': global_step, 'val_psnr': v})
+        self._write()
+        if self.cfg.progress: print(f"eval: val PSNR {v:.2f} dB (stage {stage}, epoch {epoch})")
+        return v
+    def after_epoch(self, model, stage, epoch, global_step, log):
+        "After `epoch` (0-based) of `stage`: the evaluation when due (stage 2); `val_psnr` alone after stage 1 and, if not due, the end."
+        if stage == 2 and self.due(epoch): return self(model, epoch, global_step, log)
+        if self.val is not None and epoch + 1 == (self.cfg.decoder_epochs if stage == 1 else self.cfg.epochs):
+            return self.recon_only(model, stage, epoch + 1, global_step, log)
+    def val_summary(self):
+        "`val_psnr` after stage 1, the last one measured, and every measurement (for `final_metrics.json`)."
+        first = [r['val_psnr'] for r in self.recon if r['stage'] == 1]
+        return {'after_stage1': first[-1] if first else None, 'last': self.recon[-1]['val_psnr'] if self.recon else None,
+                'history': self.recon}
 
 # %% ../nbs/07_trainer.ipynb
 def train_step(model, opt, batch, *, scaler=None, autocast=None, check=None):
@@ -579,7 +635,8 @@ def _start_line(run, given):
          if getattr(run.base, 'K', None) is not None else '')
     s = eq6_start(cfg, n, run.world) if uses_eq6(cfg) else 'off'
     eq6 = 'off' if s == 'off' else f"from stage-2 epoch {s[0]}, step {s[1]}" if s else 'never (the bank does not fill)'
-    return f"{n} training images, {run.spe} steps per epoch; {lr}; {k}Eq. 6 {eq6}"
+    held = f" (val_frac={cfg.val_frac:g} of the training split held out for validation)" if cfg.val_frac else ''
+    return f"{n} training images{held}, {run.spe} steps per epoch; {lr}; {k}Eq. 6 {eq6}"
 
 def _model(cfg, device, b, world):
     "The seeded model of `cfg` on `device` (channels_last if asked), its per-rank batch `b` checked by the base."
@@ -589,6 +646,11 @@ def _model(cfg, device, b, world):
     try: model.validate_batch(b, world)
     except ValueError as e: raise ConfigError(str(e)) from None
     return model
+
+def _val_images(cfg):
+    "`val_data(cfg)`; a wrong `dataset_kw` key is a `ConfigError`."
+    try: return val_data(cfg)
+    except TypeError as e: raise ConfigError(f"dataset_kw={cfg.dataset_kw!r}: {e}") from None
 
 def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.device('cpu')):
     "The `Run` of `cfg` (or of checkpoint `resume`): data, model, optimisers, position; checks everything, writes nothing."
@@ -605,7 +667,8 @@ def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.devic
     views = _device_views(cfg, ds, device)
     opt_dec, opt, sched, scaler = optimisers(cfg, model, device)
     run = Run(cfg, out, rank, world, device, b, spe, ds, views, model, opt_dec, opt, sched, scaler,
-              Position(stage=1 if cfg.synth and cfg.decoder_epochs > 0 else 2), Evaluator(cfg, out, device, rank == 0, world))
+              Position(stage=1 if cfg.synth and cfg.decoder_epochs > 0 else 2),
+              Evaluator(cfg, out, device, rank == 0, world, val=_val_images(cfg)))
     torch.manual_seed(cfg.seed + rank)
     if ck is not None: run.load_state(ck)
     warn = bank_fill_warning(cfg, len(ds), world)
@@ -683,9 +746,8 @@ def fit(run):
             runner = _wrap(_Recon(run.model) if stage == 1 else run.model, run.cfg, run.world, run.device)
             for epoch in range(run.pos.epoch if stage == run.pos.stage else 0, run.n_epochs(stage)):
                 if run_epoch(run, stage, epoch, runner): return True
-                if stage == 2:
-                    run.sched.step()
-                    if run.evaluator.due(epoch): run.evaluator(run.model, epoch, run.pos.global_step, run.log)
+                if stage == 2: run.sched.step()
+                run.evaluator.after_epoch(run.model, stage, epoch, run.pos.global_step, run.log)
                 run.pos.epoch, run.pos.step = epoch + 1, 0
                 run.checkpoint(run)
         run.pos = Position(stage + 1, 0, 0, run.pos.global_step)
@@ -698,6 +760,7 @@ def _summary(run, stopped):
     s = {'run': str(run.out), 'stopped_early': stopped, 'global_step': run.pos.global_step,
          'time_s': time.time() - run.t_start, 'best': ev.best, 'last': ev.last,
          'train_last_epoch': means, 'method': method_line(means, run.cfg), 'config': asdict(run.cfg)}
+    if ev.val is not None: s['val_psnr'] = ev.val_summary()
     if run.main and not stopped: (run.out/'final_metrics.json').write_text(json.dumps(s, indent=1))
     return s
 
@@ -773,6 +836,8 @@ def _report(res, cfg):
     if res['stopped_early']: print(f"stopped after max_steps={cfg.max_steps}; continue with --resume {res['run']}")
     else:
         if res['last']: print(f"last: {_fmt(res['last'])}\nbest: {_fmt(res['best'])}")
+        if res.get('val_psnr'): print("val PSNR of x_hat: " + ', '.join(f"{k.replace('_', ' ')} {v:.2f} dB"
+                                                                          for k, v in res['val_psnr'].items() if k != 'history' and v is not None))
         print(f"metrics: {Path(res['run'])/'final_metrics.json'}")
 
 def synthfg_train(argv=None):
