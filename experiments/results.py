@@ -1,5 +1,9 @@
-"""The runs behind the results page (nbs/10_results.ipynb): Tables 1/2 (main comparison), Table 4 (ablation) and
-Fig. 5 (alpha sweep) of the paper, at the scale two CPU cores can afford.
+"""THE PREVIOUS ROUND (kept as a record): the runs behind the results page's section "The previous round: made before
+the fidelity fixes" (nbs/10_results.ipynb) -- Tables 1/2 (main comparison), Table 4 (ablation) and Fig. 5 (alpha sweep)
+of the paper, at the scale two CPU cores can afford. They were made by the earlier implementation (low-variance branch
+off, generated-image BN statistics in the encoder, retrieval tie bug); experiments/results/ holds their summaries.
+The successor is experiments/thesis.py (issue 11: the fixed method, a synthetic set with nuisance probes, controls),
+which writes experiments/thesis/ and shares this script's queue machinery (state, execute, collect, log).
 
     python experiments/results.py                    # everything, 2 single-threaded runs at a time, resumable
     python experiments/results.py --groups main      # only the main comparison

@@ -1,0 +1,303 @@
+"""The runs of issue 11 ("Results that test the paper's thesis"): the tables of the results page made again with the
+method as the paper describes it (after the fidelity fixes), on three datasets, with controls and diagnostics.
+
+    python experiments/thesis.py --dry-run            # the queue: runs, state, CPU-hours estimate per group
+    python experiments/thesis.py                      # every group, 2 single-threaded runs at a time, resumable
+    python experiments/thesis.py --groups main        # one group (each is sized to ~2 h of wall time at 2 jobs)
+    python experiments/thesis.py --collect            # only copy finished runs' summaries to experiments/thesis/
+    python experiments/thesis.py --measure            # re-measure throughput -> experiments/thesis_throughput.json
+    python experiments/thesis.py --size 2             # the EPOCHS per dataset that make each group ~2 h of wall time
+    python experiments/thesis.py --pilot              # ONE synthetic MoCo v2 + ours run (1 decoder + 1 joint epoch), end to end (pipeline
+                                                      #   check; summaries in experiments/thesis_pilot/, never a result)
+
+The previous round (experiments/results.py -> experiments/results/) was made BEFORE the fidelity fixes (low-variance
+branch off, generated-image BN statistics in the encoder, retrieval tie bug); it is kept as a record, unchanged.
+
+Runs are `synthfg_train` run folders under --runs (default runs/thesis/NAME, git-ignored: checkpoints) followed by
+`synthfg_eval --protocol fast` (linear top-1 at 100/50/20 % labels, retrieval, kNN, and on the synthetic set the
+nuisance probes `nuisance_top1` / `nuisance_chance`). A finished run is skipped, an interrupted one resumed from its
+checkpoint; when a run ends its summary files (config.yaml, metrics_fast.json, final_metrics.json -- whose
+`train_last_epoch` holds the diagnostics frac_lowvar, pair_gap, psnr, l_cp, l_cp_chance --, metrics.jsonl, timing.json)
+are copied to experiments/thesis/NAME/ at once, so `git add experiments/thesis` after each group keeps them. A finished
+run's checkpoint.pt is then deleted (disk: ~117 runs) except for the seed-0 runs with synthesized pairs, which Fig. 4
+and the figures notebook load; --keep-checkpoints keeps all.
+
+Groups (every one on the three datasets, seeds 0, 1, 2; equal budget per dataset):
+- main:      MoCo v2, MoCo v2 + ours, SimSiam, SimSiam + ours (Tables 1/2; the paper's equal-epoch protocol);
+- ablation:  MoCo v2 + ours with Grad-CAM only / low-variance only (Table 4; 'both' is the main group's run);
+- alpha:     MoCo v2 with L_C + alpha L_R (nu = 0), alpha in 0.5, 1, 2 (Fig. 5; alpha = 0 is plain MoCo v2);
+- zeronoise: MoCo v2 + ours and SimSiam + ours with eps_g = eps_var = 0 (x_hat_p = x_hat: L_Cp without perturbation);
+- matched_mocov2, matched_simsiam (two groups, each ~ the size of the others):
+             MoCo v2 / SimSiam trained for as many epochs as ours costs (`matched_epochs`): the CLOSED-FORM cost
+             ratio of synthfg.perf (`ideal_ratio` with the encoder/decoder FLOPs `encoder_decoder_flops` of the
+             dataset's setting; stage 1 = encoder forward + decoder forward/backward, (F + 3G) / (c F) per batch),
+             i.e. FLOPs, not seconds (the stricter test: on these CPUs ours/base measured 1.4-2.9x in time against
+             3.9-4.2x in FLOPs, so the bases get more epochs than the wall clock alone would give them).
+
+Setting (named below; `DECODER_EPOCHS` and `VAL_FRAC` are placeholders until the decoder study reports the decoder
+pre-training length chosen on the validation split): ResNet-18 from RANDOM INIT (no ImageNet weights can be
+downloaded here), standard stem; the method's hyperparameters are the paper's (tau 0.2, alpha 1, nu 0.5, eps_g 0.1,
+eps_var 0.05, kappa 0.02, var_norm 'columns', Grad-CAM sign 'plus', Config defaults); the memory bank D is smaller than
+the paper's 5632 so that Eq. 6 fires within the first epoch (checked: `bank_fill_warning` must be None for every run);
+the SGD step is MoCo's 0.03 at every batch size (lr = 0.03 * 256 / batch), as in the previous round; no tuning.
+"""
+import argparse, functools, json, statistics, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import collect, execute, log, state, _env        # the queue machinery of the previous round (unchanged)
+
+from synthfg.config import Config
+from synthfg.data import data_root
+from synthfg.models import base_class
+from synthfg.perf import encoder_decoder_flops, ideal_counts
+from synthfg.trainer import bank_fill_warning, build_data
+
+REPO = Path(__file__).resolve().parents[1]
+THROUGHPUT = REPO/'experiments'/'thesis_throughput.json'
+
+# ---- named settings --------------------------------------------------------------------------------------------
+DECODER_EPOCHS = 4        # PLACEHOLDER: decoder pre-training epochs (stage 1); the decoder study (H5) reports the length
+VAL_FRAC = 0.1            # PLACEHOLDER: Config.val_frac, the validation split carved from the training split (H5)
+SEEDS = (0, 1, 2)
+DATASETS = ('synthetic', 'gtsrb', 'flowers')
+EPOCHS = {'synthetic': 6, 'gtsrb': 3, 'flowers': 8}   # joint epochs, from 'python experiments/thesis.py --size 2' (main group ~2 h)
+ALPHAS = (0.5, 1.0, 2.0)
+GROUPS = ('main', 'ablation', 'alpha', 'zeronoise', 'matched_mocov2', 'matched_simsiam')
+JOBS = 2                  # runs at a time (single-threaded each); the group sizes assume this
+
+def dataset_configs(root):
+    "The three dataset settings (everything but method, variant, epochs and seed)."
+    common = dict(arch='resnet18', small_stem=False, weights=None, workers=0, eval_every=0, log_every=5, progress=False,
+                  decoder_epochs=DECODER_EPOCHS)
+    return {
+        'synthetic': dict(common, dataset='synthetic', dataset_kw={'seed': 0, 'n_per_class': 100, 'img_size': 64},
+                          img_size=64, batch_size=32, lr=0.03 * 256 / 32, K=512, D=512),
+        'gtsrb': dict(common, dataset='gtsrb', data_root=str(root/'gtsrb35'), dataset_kw={'gtsrb_subset': True, 'seed': 0},
+                      img_size=32, batch_size=64, lr=0.03 * 256 / 64, K=4096, D=1024),
+        'flowers': dict(common, dataset='folder', data_root=str(root/'flowers12'), img_size=64, batch_size=32,
+                        lr=0.03 * 256 / 32, K=512, D=512),
+    }
+
+def _has_val_frac(): return 'val_frac' in Config.__dataclass_fields__
+
+def make_config(base, **kw):
+    "A validated Config; `val_frac=VAL_FRAC` once Config has that field (H5's validation split)."
+    extra = {'val_frac': VAL_FRAC} if _has_val_frac() else {}
+    return Config(**{**base, **extra, **kw}).validate()
+
+# ---- cost model (closed form, synthfg.perf) ----------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _flops(arch, img_size, small_stem, decoder_width, batch_size):
+    "(F, G) of `synthfg.perf.encoder_decoder_flops`, counted once per setting (it traces the modules on device 'meta')."
+    return encoder_decoder_flops(Config(arch=arch, img_size=img_size, small_stem=small_stem, decoder_width=decoder_width,
+                                        batch_size=batch_size))
+
+def stage_costs(cfg):
+    "`(joint, stage1)`: FLOPs of one joint-training step and of one decoder pre-training step of `cfg` (closed form)."
+    F, G = _flops(cfg.arch, cfg.img_size, cfg.small_stem, cfg.decoder_width, cfg.batch_size)
+    a, b, _ = ideal_counts(cfg)
+    return a * F + b * G, (F + 3 * G) if cfg.synth else 0.      # stage 1: recon_forward = f(x) no grad + h fwd/bwd
+
+def run_flops(cfg, spe):
+    "Closed-form FLOPs of a whole run of `cfg` with `spe` steps per epoch (stage 1 + stage 2)."
+    joint, s1 = stage_costs(cfg)
+    return spe * (cfg.epochs * joint + (cfg.decoder_epochs if cfg.synth else 0) * s1)
+
+def matched_epochs(base_cfg, ours_cfg):
+    "Epochs of the plain base that cost as many FLOPs as the `ours_cfg` run (stage 1 included), rounded."
+    plain, _ = stage_costs(base_cfg)
+    return max(base_cfg.epochs, round(run_flops(ours_cfg, 1) / plain))
+
+# ---- the queue -----------------------------------------------------------------------------------------------------
+def variants(ds, base):
+    "(group, label, Config overrides) of every run of dataset `ds` (`base`: its dataset setting with epochs)."
+    ours = lambda m, **kw: dict(method=m, synth=True, **kw)
+    out = [('main', f"{m}{'_ours' if s else ''}", dict(method=m, synth=s)) for m in ('mocov2', 'simsiam') for s in (False, True)]
+    out += [('ablation', f'mocov2_ours_{p}', ours('mocov2', perturb=p)) for p in ('gradcam', 'lowvar')]
+    out += [('alpha', f'mocov2_lr_alpha{a:g}', ours('mocov2', nu=0.0, alpha=a)) for a in ALPHAS]
+    out += [('zeronoise', f'{m}_ours_eps0', ours(m, eps_g=0.0, eps_var=0.0)) for m in ('mocov2', 'simsiam')]
+    for m in ('mocov2', 'simsiam'):
+        e = matched_epochs(make_config(base, method=m, synth=False), make_config(base, method=m, synth=True))
+        out.append((f'matched_{m}', f'{m}_ep{e}', dict(method=m, synth=False, epochs=e)))
+    return out
+
+def plan(runs_dir, groups, root, datasets=DATASETS, epochs=None, seeds=SEEDS):
+    "Every run of `groups`, in queue order (group, seed, dataset, most expensive first): dicts with name, cfg, spe, flops."
+    settings, out = dataset_configs(root), []
+    epochs = {**EPOCHS, **(epochs or {})}
+    n_train = {ds: len(build_data(make_config({**settings[ds], 'epochs': 1}))) for ds in datasets}
+    for g in GROUPS:
+        if g not in groups: continue
+        for seed in seeds:
+            batch = []
+            for ds in datasets:
+                base = {**settings[ds], 'epochs': epochs[ds]}
+                for grp, label, kw in variants(ds, base):
+                    if grp != g: continue
+                    name = f'{ds}_{label}_s{seed}'
+                    cfg = make_config(base, **kw, seed=seed, out=str(runs_dir/name))
+                    warn = bank_fill_warning(cfg, n_train[ds])
+                    if warn: raise SystemExit(f"{name}: {warn}")
+                    spe = n_train[ds] // cfg.batch_size
+                    batch.append(dict(name=name, group=g, dataset=ds, label=label, seed=seed, cfg=cfg, spe=spe,
+                                      n_train=n_train[ds], flops=run_flops(cfg, spe)))
+            out += sorted(batch, key=lambda r: -r['flops'])
+    return out
+
+# ---- throughput and the CPU-hours estimate ------------------------------------------------------------------------
+def kind(cfg):
+    "The measured kind a run's step time is read from: base method, + ours or + L_R only (nu = 0)."
+    return cfg.method + ('' if not cfg.synth else '_ours' if cfg.nu > 0 else '_lr')
+
+KINDS = {'mocov2': dict(method='mocov2', synth=False), 'mocov2_ours': dict(method='mocov2', synth=True),
+         'simsiam': dict(method='simsiam', synth=False), 'simsiam_ours': dict(method='simsiam', synth=True),
+         'mocov2_lr': dict(method='mocov2', synth=True, nu=0.0)}
+
+def estimate_s(run, tp, cal=1.0, eval_s=True):
+    "Wall seconds of `run` at 1 thread: training from measured throughput `tp` (stage 2 measured, stage 1 scaled by FLOPs) x `cal`, + eval (EVAL_S)."
+    cfg, d = run['cfg'], tp['datasets'][run['dataset']]
+    step_s = d['step_s'][kind(cfg)]
+    joint, s1 = stage_costs(cfg)
+    s1_s = step_s * s1 / joint if cfg.synth else 0.
+    return cal * run['spe'] * (cfg.epochs * step_s + (cfg.decoder_epochs if cfg.synth else 0) * s1_s) + (d['eval_s'] if eval_s else 0.)
+
+def measure(root, runs_dir, steps=10, warm=3, jobs=JOBS):
+    "Time `steps` joint-training steps of every kind on every dataset (1 thread, `jobs` at a time) -> thesis_throughput.json."
+    settings, todo = dataset_configs(root), []
+    for ds in DATASETS:
+        for k, kw in KINDS.items():
+            out = runs_dir/'measure'/f'{ds}_{k}'
+            cfg = make_config({**settings[ds], 'epochs': 1}, **kw, decoder_epochs=0, log_every=1, max_steps=steps, out=str(out))
+            todo.append((ds, k, cfg))
+    (runs_dir/'measure').mkdir(parents=True, exist_ok=True)
+    def one(item):
+        ds, k, cfg = item
+        y = runs_dir/'measure'/f'{ds}_{k}.yaml'; cfg.to_yaml(y)
+        r = subprocess.run([str(Path(sys.executable).parent/'synthfg_train'), '--config', str(y), '--overwrite', '--no-progress'],
+                           env=_env(1), capture_output=True, text=True)
+        if r.returncode: raise SystemExit(f"measure {ds} {k} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        recs = [json.loads(l) for l in (Path(cfg.out)/'metrics.jsonl').read_text().splitlines() if l.strip()]
+        t = {x['global_step']: x['time'] for x in recs if x.get('kind') == 'train'}
+        return ds, k, (t[steps] - t[warm]) / (steps - warm)
+    t0, load0 = time.time(), _loadavg()
+    with ThreadPoolExecutor(jobs) as ex: res = list(ex.map(one, todo))
+    out = {'steps': steps, 'warmup_steps': warm, 'jobs': jobs, 'threads': 1, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
+           'loadavg_start': load0, 'loadavg_end': _loadavg(), 'wall_s': time.time() - t0,
+           'note': 'seconds per joint-training step, mean of steps warm+1..steps, `jobs` single-threaded runs at once',
+           'datasets': {}}
+    for ds, k, s in res:
+        d = out['datasets'].setdefault(ds, {'batch_size': settings[ds]['batch_size'], 'img_size': settings[ds]['img_size'],
+                                            'eval_s': EVAL_S[ds], 'step_s': {}, 'img_per_s': {}})
+        d['step_s'][k] = s; d['img_per_s'][k] = settings[ds]['batch_size'] / s
+    THROUGHPUT.write_text(json.dumps(out, indent=1))
+    return out
+
+EVAL_S = {'synthetic': 60., 'gtsrb': 60., 'flowers': 15.}   # synthfg_eval --protocol fast, 1 thread (previous round; synthetic: pilot)
+
+def _loadavg():
+    try: return [float(x) for x in Path('/proc/loadavg').read_text().split()[:3]]
+    except OSError: return None
+
+def calibration(tp, old=REPO/'experiments'/'results'):
+    """Median of (measured wall time of a previous-round flowers12 run) / (its estimate from `tp`): the previous round ran
+    the queue's condition (2 single-threaded jobs at a time) on the same settings (64 px, batch 32, K=D=512),
+    while `tp` may have been measured beside other work; None without those runs."""
+    rs = []
+    for d in sorted(old.glob('flowers_*_s*')):
+        if not (d/'timing.json').is_file() or not (d/'config.yaml').is_file(): continue
+        cfg, t = Config.from_yaml(d/'config.yaml'), json.loads((d/'timing.json').read_text())
+        if cfg.perturb != 'both' or kind(cfg) not in tp['datasets']['flowers']['step_s']: continue
+        n = 720                                                  # the previous round trained on all 720 images
+        rs.append(t['train_s'] / estimate_s(dict(cfg=cfg, dataset='flowers', spe=n // cfg.batch_size), tp, eval_s=False))
+    return statistics.median(rs) if rs else None
+
+def print_plan(runs, tp):
+    "The queue (name, group, state, estimated minutes) and the CPU-hours / wall-hours estimate of each group."
+    by_group, raw, cal = {}, 0., (calibration(tp) or 1.0) if tp else 1.0
+    for r in runs:
+        est = estimate_s(r, tp, cal) if tp else float('nan')
+        raw += estimate_s(r, tp) if tp else 0.
+        by_group.setdefault(r['group'], []).append(est)
+        print(f"{r['name']:36s} {r['group']:9s} {r['cfg'].epochs:3d} ep {state(r):8s} ~{est / 60:5.1f} min")
+    if not tp: print("no thesis_throughput.json: run --measure for the estimate"); return
+    print(f"\nestimate from {THROUGHPUT.name} ({tp['date']}, {tp['jobs']} single-threaded jobs at once, load "
+          f"{tp['loadavg_start']} -> {tp['loadavg_end']}):")
+    for ds, d in tp['datasets'].items():
+        print(f"  {ds:9s} img/s per job: " + ', '.join(f"{k} {v:.1f}" for k, v in d['img_per_s'].items()))
+    print(f"  calibration x{cal:.2f} (training time only; eval from EVAL_S): median ratio of the previous round's flowers12 training times (same settings, 2 jobs at a time; "
+          f"older code) to their estimate from these throughputs; applied to every estimate below")
+    tot = 0.
+    for g, ests in by_group.items():
+        h = sum(ests) / 3600; tot += h
+        print(f"  group {g:9s} {len(ests):3d} runs  {h:5.2f} CPU-hours  ~{h / JOBS:4.2f} h wall at {JOBS} jobs")
+    print(f"  all           {len(runs):3d} runs  {tot:5.2f} CPU-hours  ~{tot / JOBS:4.2f} h wall at {JOBS} jobs "
+          f"(uncalibrated, at the measured throughputs: {raw / 3600:.1f} CPU-hours)")
+    if not _has_val_frac(): print("NOTE: Config has no val_frac yet: the runs would train on the whole training split")
+
+def keeps_checkpoint(run):
+    "Whether a finished run keeps RUN/checkpoint.pt: the seed-0 runs with synthesized pairs (Fig. 4, figures); others free ~0.1-0.2 GB each."
+    return run['seed'] == 0 and run['cfg'].synth
+
+def size_epochs(root, tp, hours=2.0, jobs=JOBS):
+    "Per dataset, the most joint epochs at which its share (1/3) of the main group -- the largest group -- fits `hours` of wall at `jobs`."
+    cal, out = calibration(tp) or 1.0, {}
+    for ds in DATASETS:                     # a group's cost is linear in the epochs: a + b * E (the matched epochs scale too)
+        c1, c2 = [sum(estimate_s(r, tp, cal) for r in plan(Path('/nonexistent'), ['main'], root, [ds], epochs={ds: e})) for e in (1, 2)]
+        out[ds] = max(1, int((hours * jobs * 3600 / len(DATASETS) - (2 * c1 - c2)) // (c2 - c1)))
+    return out
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--runs', default=str(REPO/'runs'/'thesis'), help='run folders (checkpoints; git-ignored)')
+    ap.add_argument('--results', default=str(REPO/'experiments'/'thesis'), help='committed summaries read by the notebook')
+    ap.add_argument('--groups', default=','.join(GROUPS), help=f'comma-separated subset of {GROUPS}')
+    ap.add_argument('--datasets', default=','.join(DATASETS), help=f'comma-separated subset of {DATASETS}')
+    ap.add_argument('--jobs', type=int, default=JOBS); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--data', default=None, help='folder holding gtsrb35/ and flowers12/ (default: synthfg.data.data_root())')
+    ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--collect', action='store_true')
+    ap.add_argument('--measure', action='store_true'); ap.add_argument('--pilot', action='store_true')
+    ap.add_argument('--size', type=float, default=None, metavar='HOURS',
+                    help='print the EPOCHS that make the main group (the largest) last about HOURS of wall time')
+    ap.add_argument('--keep-checkpoints', action='store_true',
+                    help='keep every finished run\'s checkpoint.pt (default: only the seed-0 runs with synthesized pairs)')
+    a = ap.parse_args()
+    groups = [g.strip() for g in a.groups.split(',') if g.strip()]
+    datasets = [d.strip() for d in a.datasets.split(',') if d.strip()]
+    if bad := [g for g in groups if g not in GROUPS]: ap.error(f"--groups: unknown group(s) {bad}; choose from {GROUPS}")
+    if bad := [d for d in datasets if d not in DATASETS]: ap.error(f"--datasets: unknown dataset(s) {bad}; choose from {DATASETS}")
+    root = Path(a.data) if a.data else data_root()
+    for sub in ('gtsrb35', 'flowers12'):
+        if not (root/sub).is_dir(): ap.error(f"--data: {root/sub} is not a folder (set --data or $SYNTHFG_DATA)")
+    runs_dir, results_dir = Path(a.runs), Path(a.results)
+    if a.measure: print(json.dumps(measure(root, runs_dir), indent=1)); return
+    if a.size:
+        tp = json.loads(THROUGHPUT.read_text())
+        print(f"joint epochs per dataset for a main group of ~{a.size:g} h wall at {JOBS} jobs (set EPOCHS to these): "
+              f"{size_epochs(root, tp, a.size)}"); return
+    if a.pilot:     # one 1-epoch run of the queue's synthetic MoCo v2 + ours, seed 0, in its own folders
+        runs_dir, results_dir = runs_dir.parent/'thesis_pilot', REPO/'experiments'/'thesis_pilot'
+        runs = [r for r in plan(runs_dir, ['main'], root, ['synthetic'], epochs={'synthetic': 1}, seeds=(0,))
+                if r['label'] == 'mocov2_ours']
+        for r in runs: r['cfg'].decoder_epochs = 1          # 1 decoder epoch + 1 joint epoch: a few minutes
+    else: runs = plan(runs_dir, groups, root, datasets)
+    tp = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.is_file() else None
+    if a.dry_run or a.collect:
+        if a.collect:
+            for r in runs:
+                if state(r) == 'done': collect(r, results_dir)
+        print_plan(runs, tp); return
+    (runs_dir/'logs').mkdir(parents=True, exist_ok=True); (runs_dir/'configs').mkdir(parents=True, exist_ok=True)
+    log(runs_dir, f"queue: {len(runs)} runs ({sum(state(r) == 'done' for r in runs)} done), {a.jobs} at a time, "
+                  f"{a.threads} thread(s) each; summaries to {results_dir}")
+    def run_one(r):
+        st = execute(r, runs_dir, results_dir, a.threads)
+        ck = Path(r['cfg'].out)/'checkpoint.pt'
+        if st == 'done' and not a.keep_checkpoints and not keeps_checkpoint(r) and ck.exists(): ck.unlink()
+        return st
+    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(run_one, runs))
+    log(runs_dir, f"finished: {res.count('done')} done, {res.count('failed')} failed")
+    sys.exit(1 if 'failed' in res else 0)
+
+if __name__ == '__main__': main()
