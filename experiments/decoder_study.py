@@ -31,9 +31,9 @@ from synthfg.trainer import Config, build_model, train
 
 REPO = Path(__file__).resolve().parents[1]
 
-def settings(dataset, n_per_class, enc_epochs, val_frac, seed):
-    "The encoder run's Config (results.py's 32 px settings)."
-    common = dict(arch='resnet18', small_stem=False, weights=None, workers=0, eval_every=0, log_every=5, progress=False,
+def settings(dataset, n_per_class, enc_epochs, val_frac, seed, small_stem=False):
+    "The encoder run's Config (results.py's 32 px settings; `small_stem`: the 3x3 stride-1 stem, a 4x4 map before pooling)."
+    common = dict(arch='resnet18', small_stem=small_stem, weights=None, workers=0, eval_every=0, log_every=5, progress=False,
                   img_size=32, batch_size=64, lr=0.03 * 256 / 64, epochs=enc_epochs, decoder_epochs=1, method='mocov2',
                   synth=True, val_frac=val_frac, seed=seed)
     if dataset == 'synthetic':
@@ -103,13 +103,14 @@ def main(argv=None):
     ap.add_argument('--encoders', nargs='+', choices=('init', 'trained'), default=['init', 'trained'],
                     help="encoders to study ('trained' needs the short encoder run)")
     ap.add_argument('--val-frac', type=float, default=0.1)
+    ap.add_argument('--small-stem', action='store_true', help="the encoder's 3x3 stride-1 stem (results.py uses the standard one)")
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--name', default=None)
     ap.add_argument('--runs', default=str(REPO/'runs'/'decoder_study'))
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     name = a.name or f"{a.dataset}_32px"
-    cfg = settings(a.dataset, a.n_per_class, a.enc_epochs, a.val_frac, a.seed).validate()
+    cfg = settings(a.dataset, a.n_per_class, a.enc_epochs, a.val_frac, a.seed, a.small_stem).validate()
     t0, w0 = time.process_time(), time.time()
     encoders, summ = {'init': init_encoder(cfg)}, {}
     if 'trained' in a.encoders: encoders['trained'], summ = encoder_run(cfg, Path(a.runs)/name)
