@@ -34,8 +34,8 @@ Groups (every one on the three datasets, seeds 0, 1, 2; equal budget per dataset
              i.e. FLOPs, not seconds (the stricter test: on these CPUs ours/base measured 1.4-2.9x in time against
              3.9-4.2x in FLOPs, so the bases get more epochs than the wall clock alone would give them).
 
-Setting (named below; `DECODER_EPOCHS` and `VAL_FRAC` are placeholders until the decoder study reports the decoder
-pre-training length chosen on the validation split): ResNet-18 from RANDOM INIT (no ImageNet weights can be
+Setting (named below; `DECODER_EPOCHS` is to be confirmed on the validation split by experiments/decoder_study.py
+at each dataset's image size): ResNet-18 from RANDOM INIT (no ImageNet weights can be
 downloaded here), standard stem; the method's hyperparameters are the paper's (tau 0.2, alpha 1, nu 0.5, eps_g 0.1,
 eps_var 0.05, kappa 0.02, var_norm 'columns', Grad-CAM sign 'plus', Config defaults); the memory bank D is smaller than
 the paper's 5632 so that Eq. 6 fires within the first epoch (checked: `bank_fill_warning` must be None for every run);
@@ -58,8 +58,9 @@ REPO = Path(__file__).resolve().parents[1]
 THROUGHPUT = REPO/'experiments'/'thesis_throughput.json'
 
 # ---- named settings --------------------------------------------------------------------------------------------
-DECODER_EPOCHS = 4        # PLACEHOLDER: decoder pre-training epochs (stage 1); the decoder study (H5) reports the length
-VAL_FRAC = 0.1            # PLACEHOLDER: Config.val_frac, the validation split carved from the training split (H5)
+DECODER_EPOCHS = 4        # stage 1 epochs. experiments/decoder_study (val PSNR, nbs/04_decoder): at 32 px synthetic plateaus
+                          # at 8 (16 best, +0.1 dB), GTSRB-35 still rises at 4; not yet measured at 64 px: re-check before the run
+VAL_FRAC = 0.1            # Config.val_frac: the validation split carved from the training split (val_psnr is logged on it)
 SEEDS = (0, 1, 2)
 DATASETS = ('synthetic', 'gtsrb', 'flowers')
 EPOCHS = {'synthetic': 6, 'gtsrb': 3, 'flowers': 8}   # joint epochs, from 'python experiments/thesis.py --size 2' (main group ~2 h)
@@ -80,12 +81,9 @@ def dataset_configs(root):
                         lr=0.03 * 256 / 32, K=512, D=512),
     }
 
-def _has_val_frac(): return 'val_frac' in Config.__dataclass_fields__
-
 def make_config(base, **kw):
-    "A validated Config; `val_frac=VAL_FRAC` once Config has that field (H5's validation split)."
-    extra = {'val_frac': VAL_FRAC} if _has_val_frac() else {}
-    return Config(**{**base, **extra, **kw}).validate()
+    "A validated Config of `base` + `kw`, with the validation split `val_frac=VAL_FRAC`."
+    return Config(**{**base, 'val_frac': VAL_FRAC, **kw}).validate()
 
 # ---- cost model (closed form, synthfg.perf) ----------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
@@ -234,7 +232,6 @@ def print_plan(runs, tp):
         print(f"  group {g:9s} {len(ests):3d} runs  {h:5.2f} CPU-hours  ~{h / JOBS:4.2f} h wall at {JOBS} jobs")
     print(f"  all           {len(runs):3d} runs  {tot:5.2f} CPU-hours  ~{tot / JOBS:4.2f} h wall at {JOBS} jobs "
           f"(uncalibrated, at the measured throughputs: {raw / 3600:.1f} CPU-hours)")
-    if not _has_val_frac(): print("NOTE: Config has no val_frac yet: the runs would train on the whole training split")
 
 def keeps_checkpoint(run):
     "Whether a finished run keeps RUN/checkpoint.pt: the seed-0 runs with synthesized pairs (Fig. 4, figures); others free ~0.1-0.2 GB each."
