@@ -4,9 +4,9 @@
 
 # %% auto 0
 __all__ = ['RUN_FILES', 'LOCK_NAME', 'resolve_device', 'init_distributed', 'build_data', 'seed_of', 'SeededItems',
-           'epoch_batches', 'build_model', 'resolve_config', 'base_of', 'online_encoder', 'lock_holder', 'check_out',
-           'claim_run_folder', 'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'val_data', 'val_psnr',
-           'Evaluator', 'train_step', 'param_groups', 'optimisers', 'NonFiniteLossError', 'is_loss_term',
+           'epoch_batches', 'build_model', 'resolve_config', 'unwrapped', 'base_of', 'online_encoder', 'lock_holder',
+           'check_out', 'claim_run_folder', 'release_lock', 'clean_stale_tmp', 'usable_workers', 'evaluate', 'val_data',
+           'val_psnr', 'Evaluator', 'train_step', 'param_groups', 'optimisers', 'NonFiniteLossError', 'is_loss_term',
            'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'uses_eq6', 'bank_steps', 'eq6_start', 'SynthFGWarning',
            'bank_fill_warning', 'method_line', 'Position', 'RunLog', 'Checkpointer', 'bad_image_message', 'Run',
            'setup', 'run_epoch', 'fit', 'train', 'cli_parser', 'config_from_args', 'synthfg_train']
@@ -31,9 +31,10 @@ from . import models
 from .checkpoint import (CKPT_FORMAT, RunError, _writable, export_encoder, load_checkpoint, load_encoder, rng_state,
                                 save_checkpoint, set_rng_state, stored_config, synthfg_export)
 from .config import AMP_MODES, ARCHS, DATA_PIPELINES, PAPER_K, Config, ConfigError, _one_line, dataclass_parser, split_args
-from .data import DATASETS, IMAGENET_STD, BadImageError, SSLDataset, make_dataset, plain_transform
+from .data import DATASETS, BadImageError, SSLDataset, make_dataset, plain_transform
 from .decoder import Decoder
 from .evaluation import knn_retrieval
+from .losses import psnr_of_mse
 from .memory_bank import VAR_NORMS, MemoryBank
 from .gradcam import GRADCAM_SIGNS
 from .models import MoCoV2, SimSiam, SynthFG, make_backbone
@@ -105,9 +106,13 @@ def resolve_config(cfg, n_train):
     "`cfg` with the run-time defaults filled in: `lr` (`base_lr`) and `K` (`queue_size(n_train)`), as a run stores them."
     return dataclasses.replace(cfg, lr=cfg.base_lr, K=cfg.queue_size(n_train))
 
+def unwrapped(model):
+    "`model` without its `torch.compile` and DDP wrappers."
+    model = getattr(model, '_orig_mod', model); return getattr(model, 'module', model)
+
 def base_of(model):
     "The SSL base of a model built by `build_model` (DDP/compile wrappers and `SynthFG` removed)."
-    model = getattr(model, '_orig_mod', model); model = getattr(model, 'module', model)
+    model = unwrapped(model)
     return model.base if isinstance(model, SynthFG) else model
 
 def online_encoder(model):
@@ -196,11 +201,9 @@ def usable_workers(workers):
     return min(workers, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
 
 def evaluate(cfg, encoder, device='cpu'):
-    "kNN top-1 and test-split retrieval (`synthfg.evaluation.knn_retrieval`) of `encoder` on `cfg.dataset`, under a forked RNG."
-    devs = [device] if torch.device(device).type == 'cuda' else []
-    with torch.random.fork_rng(devices=devs):
-        return knn_retrieval(encoder, cfg.dataset, cfg.data_root, cfg.img_size, dataset_kw=cfg.dataset_kw, seed=cfg.seed,
-                             knn_k=cfg.knn_k, batch_size=cfg.eval_batch_size, workers=usable_workers(cfg.workers), device=device)
+    "kNN top-1 and test-split retrieval (`synthfg.evaluation.knn_retrieval`, which leaves the RNGs as they were) of `encoder` on `cfg.dataset`."
+    return knn_retrieval(encoder, cfg.dataset, cfg.data_root, cfg.img_size, dataset_kw=cfg.dataset_kw, seed=cfg.seed,
+                         knn_k=cfg.knn_k, batch_size=cfg.eval_batch_size, workers=usable_workers(cfg.workers), device=device)
 
 def val_data(cfg):
     "The validation images of `cfg` (plain view, `(tensor, label)` items) when it has a decoder and `val_frac` > 0, else None."
@@ -208,12 +211,10 @@ def val_data(cfg):
     kw = {'seed': cfg.seed, **cfg.dataset_kw, 'val_frac': cfg.val_frac, 'transform': plain_transform(cfg.img_size)}
     return make_dataset(cfg.dataset, cfg.data_root, 'val', **kw)
 
-def _unwrapped(model): model = getattr(model, '_orig_mod', model); return getattr(model, 'module', model)
-
 @torch.no_grad()
 def val_psnr(model, images, device='cpu', batch_size=256):
     "PSNR (dB) of x_hat = h(f(x)) over all `images` at once (as `synthfg.losses.psnr`), encoder and decoder in eval mode."
-    m = _unwrapped(model); enc, dec = m.encoder, m.decoder
+    m = unwrapped(model); enc, dec = m.encoder, m.decoder
     modes, sq, n = (enc.training, dec.training), 0., 0
     enc.eval(); dec.eval()
     try:
@@ -221,8 +222,7 @@ def val_psnr(model, images, device='cpu', batch_size=256):
             x = torch.stack([images[j][0] for j in range(i, min(i + batch_size, len(images)))]).to(device)
             sq = sq + (dec(enc(x)).double() - x.double()).pow(2).sum(dim=(0, 2, 3)); n += x[:, 0].numel()
     finally: enc.train(modes[0]); dec.train(modes[1])
-    s = torch.tensor(IMAGENET_STD, dtype=torch.float64, device=sq.device)     # per-channel MSE in [0, 1] pixel units
-    return float(10 * torch.log10(1 / (sq / n * s ** 2).mean().clamp_min(1e-20)))
+    return float(psnr_of_mse(sq / n))             # the formula of synthfg.losses.psnr, on the whole set
 
 def _fmt(m): return (f"kNN top-1 {m['knn_top1']:.2f}%  retrieval rank-1 {m['retrieval_rank1']:.2f}%  "
                      f"rank-5 {m['retrieval_rank5']:.2f}%  mAP {m['retrieval_map']:.2f}%"
@@ -507,10 +507,14 @@ def _run_target(cfg, resume):
                           "(to branch a run, copy its folder and resume the copy)")
     return dataclasses.replace(cfg, out=str(folder)), ck, folder
 
-def _build_train_data(cfg):
-    "`SeededItems` over the training split; a wrong `dataset_kw` key is a `ConfigError`."
-    try: return SeededItems(build_data(cfg), cfg.seed)
+def _dataset_of(fn, cfg):
+    "`fn(cfg)`, a dataset of `cfg` (`build_data`, `val_data`); a wrong `dataset_kw` key is a `ConfigError`."
+    try: return fn(cfg)
     except TypeError as e: raise ConfigError(f"dataset_kw={cfg.dataset_kw!r}: {e}") from None
+
+def _build_train_data(cfg):
+    "`SeededItems` over the training split."
+    return SeededItems(_dataset_of(build_data, cfg), cfg.seed)
 
 def _device_views(cfg, ds, device):
     "The tensor pipeline (`synthfg.fastdata.DeviceViews` over the training images), None for 'pil'."
@@ -647,11 +651,6 @@ def _model(cfg, device, b, world):
     except ValueError as e: raise ConfigError(str(e)) from None
     return model
 
-def _val_images(cfg):
-    "`val_data(cfg)`; a wrong `dataset_kw` key is a `ConfigError`."
-    try: return val_data(cfg)
-    except TypeError as e: raise ConfigError(f"dataset_kw={cfg.dataset_kw!r}: {e}") from None
-
 def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.device('cpu')):
     "The `Run` of `cfg` (or of checkpoint `resume`): data, model, optimisers, position; checks everything, writes nothing."
     b = _per_rank_batch(cfg, world)
@@ -668,7 +667,7 @@ def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.devic
     opt_dec, opt, sched, scaler = optimisers(cfg, model, device)
     run = Run(cfg, out, rank, world, device, b, spe, ds, views, model, opt_dec, opt, sched, scaler,
               Position(stage=1 if cfg.synth and cfg.decoder_epochs > 0 else 2),
-              Evaluator(cfg, out, device, rank == 0, world, val=_val_images(cfg)))
+              Evaluator(cfg, out, device, rank == 0, world, val=_dataset_of(val_data, cfg)))
     torch.manual_seed(cfg.seed + rank)
     if ck is not None: run.load_state(ck)
     warn = bank_fill_warning(cfg, len(ds), world)
