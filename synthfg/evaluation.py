@@ -24,7 +24,7 @@ from fastcore.meta import delegates
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data import IMAGENET_MEAN, IMAGENET_STD, label_fraction_indices, make_dataset, plain_transform
-from .checkpoint import load_encoder
+from .checkpoint import checkpoint_file, load_encoder
 from .config import dataclass_parser, split_args
 
 # %% ../nbs/08_evaluation.ipynb
@@ -524,9 +524,7 @@ def _parse_fracs(fracs) -> list:
 def _eval_plan(cfg:EvalConfig) -> dict:
     "Everything `eval_checkpoint` will do for `cfg`, checked and resolved (encoder loaded), before any feature is computed."
     if cfg.ckpt is None: raise ValueError("no checkpoint given: ckpt (--ckpt) is required (RUN/checkpoint.pt or its run folder)")
-    ckpt = Path(cfg.ckpt)
-    if ckpt.is_dir(): ckpt = ckpt/'checkpoint.pt'     # a run folder, as synthfg_train writes it
-    if not ckpt.is_file(): raise FileNotFoundError(f"checkpoint not found: {ckpt}")
+    ckpt = checkpoint_file(cfg.ckpt)                   # the file, or checkpoint.pt of a run folder
     if cfg.protocol not in _CLI_PROTOCOLS:
         raise ValueError(f"unknown protocol {cfg.protocol!r}; choose from {tuple(_CLI_PROTOCOLS)}")
     fracs = _parse_fracs(cfg.fracs)
