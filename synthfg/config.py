@@ -58,15 +58,17 @@ class Config:
     var_norm: str = 'columns'           # reading of the variance s of Eq. 6 (synthfg.memory_bank.VAR_NORMS)
     gradcam_sign: str = 'plus'          # sign of dL/dv in Eq. 3 (synthfg.gradcam.GRADCAM_SIGNS)
     bn_update_extra: bool = False       # plain- and generated-image passes also update BatchNorm running stats
+    plain_bn: str = 'eval'              # BatchNorm of every plain-image pass v = f(x): eval (running stats) | batch
     decoder_width: int = 32             # synthfg.decoder.Decoder width
     # optimisation
-    epochs: int = 100                   # joint-training epochs (stage 2)
+    epochs: int = 100                   # joint-training epochs (stage 2); 0: stage 1 only
     batch_size: int = 128               # global batch size, all GPUs together
     lr: float|None = None               # base lr per 256 images, cosine per epoch (none: the base's base_lr)
     momentum: float = 0.9               # SGD momentum
     weight_decay: float = 1e-4          # SGD weight decay
     decoder_epochs: int = 10            # decoder pre-training epochs, encoder frozen (stage 1)
     decoder_lr: float = 1e-3            # Adam lr of stage 1
+    decoder_init: str|None = None       # a finished stage 1 (run folder or checkpoint, same settings and initial encoder): load its decoder, skip stage 1
     fix_pred_lr: bool = True            # the base's fixed_lr_params (SimSiam: predictor) at the constant base lr
     # runtime
     out: str|None = None                # run folder (none: runs/<dataset>_<method>[_synth]_<time>)
@@ -104,7 +106,7 @@ class Config:
         "The allowed values of the fields that take one of a list; `method` reads the registry of bases."
         return dict(dataset=tuple(DATASETS), method=tuple(models.BASES), perturb=tuple(PERTURB_MODES), arch=ARCHS,
                     small_stem=(True, False, 'auto'), var_norm=tuple(VAR_NORMS), gradcam_sign=tuple(GRADCAM_SIGNS),
-                    amp=AMP_MODES, channels_last=(True, False, 'auto'), data_pipeline=DATA_PIPELINES)
+                    amp=AMP_MODES, channels_last=(True, False, 'auto'), data_pipeline=DATA_PIPELINES, plain_bn=models.PLAIN_BN)
 
 # %% ../nbs/06a_config.ipynb
 def _type_ok(v, tp):
@@ -116,8 +118,8 @@ def _type_ok(v, tp):
     if tp is int: return isinstance(v, int) and not isinstance(v, bool)
     return isinstance(v, tp)
 
-_POSITIVE = ('img_size', 'epochs', 'batch_size', 'D', 'log_every', 'knn_k', 'eval_batch_size', 'decoder_width', 'decoder_lr', 'tau')
-_NON_NEGATIVE = ('decoder_epochs', 'workers', 'eval_every', 'ckpt_every', 'alpha', 'nu', 'eps_g', 'eps_var', 'kappa',
+_POSITIVE = ('img_size', 'batch_size', 'D', 'log_every', 'knn_k', 'eval_batch_size', 'decoder_width', 'decoder_lr', 'tau')
+_NON_NEGATIVE = ('epochs', 'decoder_epochs', 'workers', 'eval_every', 'ckpt_every', 'alpha', 'nu', 'eps_g', 'eps_var', 'kappa',
                  'momentum', 'weight_decay')
 _POSITIVE_OR_NONE = ('lr', 'dim', 'K', 'max_steps')
 
@@ -130,6 +132,9 @@ def _value_errors(cfg):
     errs += [f"{n}={getattr(cfg, n)} must be > 0 (or None)" for n in _POSITIVE_OR_NONE
              if getattr(cfg, n) is not None and not getattr(cfg, n) > 0]
     if not 0 <= cfg.m < 1: errs.append(f"m={cfg.m} must be in [0, 1)")
+    if cfg.epochs == 0 and not (cfg.synth and cfg.decoder_epochs > 0):
+        errs.append("epochs=0 trains nothing: it means decoder pre-training alone (synth=True and decoder_epochs > 0)")
+    if cfg.decoder_init is not None and not cfg.synth: errs.append(f"decoder_init={cfg.decoder_init!r} needs synth=True (there is no decoder)")
     if not 0 <= cfg.val_frac < 1: errs.append(f"val_frac={cfg.val_frac} must be in [0, 1) (the held-out share of the training split)")
     if cfg.synth and cfg.img_size > 0 and cfg.img_size % 32:
         errs.append(f"img_size={cfg.img_size} must be a multiple of 32 for the decoder (synth=True)")

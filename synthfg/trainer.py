@@ -9,7 +9,7 @@ __all__ = ['RUN_FILES', 'LOCK_NAME', 'resolve_device', 'init_distributed', 'buil
            'val_psnr', 'Evaluator', 'train_step', 'param_groups', 'optimisers', 'NonFiniteLossError', 'is_loss_term',
            'TrainingInterrupted', 'StopSignals', 'EpochMeans', 'uses_eq6', 'bank_steps', 'eq6_start', 'SynthFGWarning',
            'bank_fill_warning', 'method_line', 'Position', 'RunLog', 'Checkpointer', 'bad_image_message', 'Run',
-           'setup', 'run_epoch', 'fit', 'train', 'cli_parser', 'config_from_args', 'synthfg_train']
+           'load_decoder_init', 'setup', 'run_epoch', 'fit', 'train', 'cli_parser', 'config_from_args', 'synthfg_train']
 
 # %% ../nbs/07_trainer.ipynb
 import dataclasses, json, math, os, random, re, shutil, signal, socket, sys, threading, time, warnings
@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from . import models
-from .checkpoint import (CKPT_FORMAT, RunError, _writable, export_encoder, load_checkpoint, load_encoder, rng_state,
+from .checkpoint import (CKPT_FORMAT, RunError, _writable, checkpoint_file, export_encoder, load_checkpoint, load_encoder, rng_state,
                                 save_checkpoint, set_rng_state, stored_config, synthfg_export)
 from .config import AMP_MODES, ARCHS, DATA_PIPELINES, PAPER_K, Config, ConfigError, _one_line, dataclass_parser, split_args
 from .data import DATASETS, BadImageError, SSLDataset, make_dataset, plain_transform
@@ -100,7 +100,8 @@ def build_model(cfg):
     if not cfg.synth: return base
     return SynthFG(base, Decoder(n, cfg.img_size, width=cfg.decoder_width), MemoryBank(n, cfg.D), alpha=cfg.alpha,
                    nu=cfg.nu, eps_g=cfg.eps_g, eps_var=cfg.eps_var, kappa=cfg.kappa, perturb_mode=cfg.perturb, synth=True,
-                   bank_norm=cfg.var_norm, gradcam_sign=cfg.gradcam_sign, bn_update_extra=cfg.bn_update_extra)
+                   bank_norm=cfg.var_norm, gradcam_sign=cfg.gradcam_sign, bn_update_extra=cfg.bn_update_extra,
+                   plain_bn=cfg.plain_bn)
 
 def resolve_config(cfg, n_train):
     "`cfg` with the run-time defaults filled in: `lr` (`base_lr`) and `K` (`queue_size(n_train)`), as a run stores them."
@@ -213,14 +214,14 @@ def val_data(cfg):
 
 @torch.no_grad()
 def val_psnr(model, images, device='cpu', batch_size=256):
-    "PSNR (dB) of x_hat = h(f(x)) over all `images` at once (as `synthfg.losses.psnr`), encoder and decoder in eval mode."
+    "PSNR (dB) of x_hat = h(f(x)) over all `images` at once (as `synthfg.losses.psnr`); decoder in eval mode, f(x) as the run's `plain_bn`."
     m = unwrapped(model); enc, dec = m.encoder, m.decoder
     modes, sq, n = (enc.training, dec.training), 0., 0
     enc.eval(); dec.eval()
     try:
         for i in range(0, len(images), batch_size):
             x = torch.stack([images[j][0] for j in range(i, min(i + batch_size, len(images)))]).to(device)
-            sq = sq + (dec(enc(x)).double() - x.double()).pow(2).sum(dim=(0, 2, 3)); n += x[:, 0].numel()
+            sq = sq + (dec(m.plain_features(x)).double() - x.double()).pow(2).sum(dim=(0, 2, 3)); n += x[:, 0].numel()
     finally: enc.train(modes[0]); dec.train(modes[1])
     return float(psnr_of_mse(sq / n))             # the formula of synthfg.losses.psnr, on the whole set
 
@@ -310,7 +311,7 @@ def optimisers(cfg, model, device):
     "`(opt_dec, opt, sched, scaler)`: Adam for the decoder (stage 1), SGD + per-epoch cosine (stage 2), the fp16 GradScaler."
     opt_dec = torch.optim.Adam(model.decoder.parameters(), lr=cfg.decoder_lr) if cfg.synth else None
     opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.sgd_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    cosine = lambda e: 0.5 * (1 + math.cos(math.pi * e / cfg.epochs))
+    cosine = lambda e: 0.5 * (1 + math.cos(math.pi * e / max(cfg.epochs, 1)))     # epochs=0: stage 1 alone
     sched = torch.optim.lr_scheduler.LambdaLR(opt, [(lambda e: 1.0) if g['fixed_lr'] else cosine for g in opt.param_groups])
     return opt_dec, opt, sched, torch.amp.GradScaler(device.type, enabled=cfg.amp == 'fp16')
 
@@ -383,7 +384,7 @@ class EpochMeans:
     def means(self): return {k: v / self.n for k, v in self.sums.items()} if self.n else {}
     def state(self): return {'sums': dict(self.sums), 'n': self.n}
 
-def uses_eq6(cfg): return cfg.synth and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar')
+def uses_eq6(cfg): return cfg.synth and cfg.epochs > 0 and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar')
 
 def bank_steps(cfg, n_images, world=1):
     "`(B, spe, first)`: global batch, steps per epoch, and the 1-based stage-2 step from which Eq. 6 is used (bank full)."
@@ -580,6 +581,7 @@ class Run:
     evaluator: Evaluator
     means: EpochMeans = field(default_factory=EpochMeans)
     resumed: bool = False
+    decoder_from: Path = None        # the checkpoint `decoder_init` loaded the decoder from (stage 1 skipped)
     log: RunLog = None
     checkpoint: Checkpointer = None
     stop: StopSignals = None
@@ -631,6 +633,25 @@ def load_state(self: Run, ck):
         torch.manual_seed(self.cfg.seed + 1000 * self.pos.global_step + self.rank)
 
 # %% ../nbs/07_trainer.ipynb
+_STAGE1_FIELDS = ('dataset', 'data_root', 'dataset_kw', 'val_frac', 'img_size', 'arch', 'weights', 'small_stem', 'seed',
+                  'batch_size', 'data_pipeline', 'decoder_width', 'decoder_epochs', 'decoder_lr', 'plain_bn')
+
+def _prefix(model, module): return next(n for n, m in model.named_modules() if m is module) + '.'
+
+def load_decoder_init(model, cfg):
+    "Load the decoder of finished stage 1 `cfg.decoder_init` (same `_STAGE1_FIELDS`, same initial encoder) into `model`; -> its file."
+    p = checkpoint_file(cfg.decoder_init); ck = load_checkpoint(p); src = stored_config(ck, p)
+    if ck['pos']['stage'] == 1 and ck['pos']['epoch'] < src.decoder_epochs:
+        raise ConfigError(f"decoder_init: {p} stopped in decoder pre-training (epoch {ck['pos']['epoch']} of {src.decoder_epochs})")
+    diff = [f"{k}={getattr(src, k)!r} there, {getattr(cfg, k)!r} here" for k in _STAGE1_FIELDS if getattr(src, k) != getattr(cfg, k)]
+    if diff: raise ConfigError(f"decoder_init: {p} pre-trained its decoder with other settings: {'; '.join(diff)}")
+    pe, pd = _prefix(model, model.encoder), _prefix(model, model.decoder)
+    if any(not torch.equal(v.cpu(), ck['model'].get(pe + k, torch.empty(0))) for k, v in model.encoder.state_dict().items()):
+        raise ConfigError(f"decoder_init: the encoder in {p} is not this run's initial encoder (a joint-trained run, or another init)")
+    model.decoder.load_state_dict({k[len(pd):]: v for k, v in ck['model'].items() if k.startswith(pd)})
+    return p
+
+# %% ../nbs/07_trainer.ipynb
 def _start_line(run, given):
     "What a run prints when it starts: the data, the resolved lr and K, where Eq. 6 starts."
     cfg, n = run.cfg, len(run.ds)
@@ -670,6 +691,7 @@ def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.devic
               Evaluator(cfg, out, device, rank == 0, world, val=_dataset_of(val_data, cfg)))
     torch.manual_seed(cfg.seed + rank)
     if ck is not None: run.load_state(ck)
+    elif cfg.decoder_init is not None: run.decoder_from, run.pos = load_decoder_init(model, cfg), Position(2, 0, 0, 0)
     warn = bank_fill_warning(cfg, len(ds), world)
     if run.main and warn: warnings.warn(warn, SynthFGWarning, stacklevel=3)
     if run.main and cfg.progress: print(f"synthfg: run {out}: {_start_line(run, given)}")
@@ -769,6 +791,8 @@ def _fit_logged(run):
     run.checkpoint = Checkpointer(run.out/'checkpoint.pt', run.world, run.main)
     run.t_start = time.time()
     run.stop = StopSignals().__enter__()           # restored in the finally below
+    if run.decoder_from is not None and not run.resumed:       # the shared stage 1's decoder, measured here
+        run.evaluator.recon_only(run.model, 1, run.cfg.decoder_epochs, 0, run.log)
     try: stopped = fit(run)
     except KeyboardInterrupt:
         p = run.checkpoint.path
