@@ -68,7 +68,8 @@ def zero_noise(cfg) -> bool:
     return cfg.synth and cfg.nu > 0 and cfg.eps_g == 0 and cfg.eps_var == 0
 
 def row_label(cfg, epochs:bool=False) -> str:
-    "`run_label` + ' (zero noise)' for the zero-noise control, + ', N epochs' if `epochs` (tables whose rows differ in epochs)."
+    "`run_label` + ' (zero noise)' for the zero-noise control, + ', N epochs' if `epochs`; a stage-1-only run (epochs=0) is the initial encoder."
+    if cfg.epochs == 0: return f"initial encoder ({'random init' if cfg.weights is None else cfg.weights}; stage 1 only)"
     return run_label(cfg, tex=False) + (' (zero noise)' if zero_noise(cfg) else '') + (f', {cfg.epochs} epochs' if epochs else '')
 
 def _order(cfg):
@@ -155,9 +156,14 @@ def branch_note(rs:list) -> str:
     if n: parts.append('did not fire: ' + ', '.join(f'{b} ({k}/{len(rs)} seeds)' for b, k in n.items()))
     return '; '.join(parts) or 'all branches fired'
 
-def val_psnr_of(run:dict):
-    "PSNR (dB) of x_hat on the held-out validation images at the end of the run (final_metrics.json `val_psnr.last`), None without."
-    return ((run.get('final') or {}).get('val_psnr') or {}).get('last')
+def val_psnr_of(run:dict, when:str='last'):
+    "PSNR (dB) of x_hat on the held-out validation images (final_metrics.json `val_psnr`): at the end ('last') or 'after_stage1'; None without."
+    return ((run.get('final') or {}).get('val_psnr') or {}).get(when)
+
+def _val_cell(rs:list) -> str:
+    "'after stage 1 → at the end' of the validation PSNR (means over seeds), '–' without."
+    a, b = ([v for v in (val_psnr_of(r, w) for r in rs) if v is not None] for w in ('after_stage1', 'last'))
+    return '–' if not b else f"{np.mean(a):.1f} → {np.mean(b):.1f}" if a else f"{np.mean(b):.1f}"
 
 def diag_cells(rs:list, digits:int=3) -> list:
     "One row's `DIAG_COLUMNS` cells (mean ± std over the seeds that logged them; L_Cp with its chance), validation PSNR and `branch_note`."
@@ -166,7 +172,7 @@ def diag_cells(rs:list, digits:int=3) -> list:
     vals = lambda k: [m[k] for m in ms if m.get(k) is not None]
     cells = [mean_std(vals(k), 1 if k == 'psnr' else digits) for k in DIAG_COLUMNS.values()]
     if vals('l_cp_chance') and cells[-1] != '–': cells[-1] += f" ({np.mean(vals('l_cp_chance')):.{digits}f})"
-    return cells + [mean_std([v for v in map(val_psnr_of, rs) if v is not None], 1), branch_note(rs)]
+    return cells + [_val_cell(rs), branch_note(rs)]
 
 # %% ../nbs/10_results.ipynb
 FAST_COLUMNS = tuple(c for c in COLUMNS if c != 'faithful 100%')
@@ -174,7 +180,7 @@ FAST_COLUMNS = tuple(c for c in COLUMNS if c != 'faithful 100%')
 def results_table(runs:list, cols=FAST_COLUMNS, digits:int=2, diag:bool=False) -> str:
     "Markdown table: one row per label (`row_label`), mean ± std over seeds of each column (+ the method's diagnostics if `diag`)."
     rows = by_label(runs)
-    dcols = list(DIAG_COLUMNS) + ['val PSNR (dB)', 'branches'] if diag else []
+    dcols = list(DIAG_COLUMNS) + ['val PSNR (dB): stage 1 → end', 'branches'] if diag else []
     lines = ['| method | seeds | ' + ' | '.join(list(cols) + dcols) + ' |', '|---|---:|' + '---:|' * len(cols) + '---|' * len(dcols)]
     for lab, rs in rows.items():
         cells = []
@@ -347,14 +353,21 @@ def _alpha_body(rs):
     pairs = _paired(pairs)
     return results_table(rs, diag=True) + ("\n\nPaired by seed, against MoCo v2\n\n" + diff_table(pairs) if pairs else '')
 
+def _initial_body(rs):
+    cols = ['linear 100%', 'kNN'] + [f'nuisance {f}' for f in nuisance_factors(rs)]
+    return results_table(rs, cols=cols) + f"\n\nheld-out PSNR of x_hat after stage 1: {mean_std([val_psnr_of(r) for r in rs if val_psnr_of(r)], 2)} dB"
+
 def round_report(runs:list, dataset:str, name:str) -> str:
     "Markdown of every table of the thesis round for `dataset` (a `Config.dataset` value) named `name`: main, nuisance, controls, Table 4, Fig. 5's."
-    rs = select(runs, dataset=dataset)
+    rs = [r for r in select(runs, dataset=dataset) if r['cfg'].epochs > 0]
+    init = [r for r in select(runs, dataset=dataset) if r['cfg'].epochs == 0]      # the shared stage 1 runs
     main = [r for m in BASES for r in sum(main_runs(rs, m), [])]
     mo_ours, mo_base = main_runs(rs, 'mocov2')
     abl = mo_base + [r for r in select(rs, method='mocov2', synth=True, nu=0.5) if not zero_noise(r['cfg'])]
     alpha = (select(rs, method='mocov2', synth=True, nu=0.0) + mo_base + mo_ours) if select(rs, synth=True, nu=0.0) else []
     parts = [f"### {name}", _section('Tables 1/2: main comparison (equal epochs)', main, _main_body)]
+    if init: parts.append(_section('The initial encoder every run starts from (stage 1 alone: random init + the shared decoder)',
+                                   init, _initial_body))
     if nuisance_factors(main): parts.append(_section('Nuisance probes (linear top-1, %; chance = majority label)', main, _nuisance_body))
     parts += [_section('Controls: zero noise and compute-matched bases', control_runs(rs), _controls_body),
               _section('Table 4: which perturbation (MoCo v2)', abl if len(abl) > len(mo_base + mo_ours) else [], _ablation_body),
