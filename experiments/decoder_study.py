@@ -3,6 +3,9 @@ from the training split (never the test split), for issue 11, section 2.
 
     OMP_NUM_THREADS=1 python experiments/decoder_study.py --dataset synthetic          # the embedded set, 32 px
     OMP_NUM_THREADS=1 python experiments/decoder_study.py --dataset gtsrb              # GTSRB-35 (paper subset), 32 px
+    OMP_NUM_THREADS=1 python experiments/decoder_study.py --img-size 64 --encoders init --widths 32 \
+        --lengths 1 2 4 8 16 32 --plain-bn eval                                      # the thesis round's 64 px setting
+                                                                                      # (--plain-bn batch: the other BN mode)
 
 Protocol (the settings of experiments/results.py: ResNet-18, standard stem, random init, 32 px, batch 64, MoCo's lr 0.03
 per batch, Adam 1e-3 for the decoder):
@@ -27,17 +30,20 @@ from synthfg.checkpoint import load_checkpoint, stored_config
 from synthfg.data import data_root, make_dataset, plain_transform
 from synthfg.decoder import Decoder
 from synthfg.losses import psnr, recon_loss
+from synthfg.models import frozen_bn_stats, module_mode
 from synthfg.trainer import Config, build_model, train
 
 REPO = Path(__file__).resolve().parents[1]
 
-def settings(dataset, n_per_class, enc_epochs, val_frac, seed, small_stem=False):
-    "The encoder run's Config (results.py's 32 px settings; `small_stem`: the 3x3 stride-1 stem, a 4x4 map before pooling)."
+def settings(dataset, n_per_class, enc_epochs, val_frac, seed, small_stem=False, img_size=32, plain_bn='eval'):
+    "The encoder run's Config (results.py's 32 px settings, batch 64; at 64 px the thesis round's batch 32; `small_stem`: 3x3 stride-1 stem)."
+    b = 64 if img_size == 32 else 32
     common = dict(arch='resnet18', small_stem=small_stem, weights=None, workers=0, eval_every=0, log_every=5, progress=False,
-                  img_size=32, batch_size=64, lr=0.03 * 256 / 64, epochs=enc_epochs, decoder_epochs=1, method='mocov2',
-                  synth=True, val_frac=val_frac, seed=seed)
+                  img_size=img_size, batch_size=b, lr=0.03 * 256 / b, epochs=enc_epochs, decoder_epochs=1, method='mocov2',
+                  synth=True, val_frac=val_frac, seed=seed, plain_bn=plain_bn)
     if dataset == 'synthetic':
-        return Config(**common, dataset='synthetic', dataset_kw={'n_per_class': n_per_class, 'img_size': 32}, D=1024)
+        return Config(**common, dataset='synthetic', dataset_kw={'n_per_class': n_per_class, 'img_size': img_size, 'seed': 0},
+                      D=1024 if img_size == 32 else 512)
     return Config(**common, dataset='gtsrb', data_root=str(data_root()/'gtsrb35'), dataset_kw={'gtsrb_subset': True, 'seed': 0},
                   K=4096, D=1024)
 
@@ -48,10 +54,10 @@ def plain_images(cfg, split):
     return torch.stack([ds[i][0] for i in range(len(ds))])
 
 @torch.no_grad()
-def features(encoder, x, bs=256):
-    "v = f(x) with the encoder frozen in eval mode (stage 1's features)."
-    encoder.eval()
-    return torch.cat([encoder(x[i:i + bs]) for i in range(0, len(x), bs)])
+def features(encoder, x, plain_bn='eval', bs=256):
+    "v = f(x) of the frozen encoder as stage 1 computes it (`Config.plain_bn`: eval mode, or batch statistics in batches of `bs`)."
+    with module_mode(encoder, train=plain_bn == 'batch'), frozen_bn_stats(encoder):
+        return torch.cat([encoder(x[i:i + bs]) for i in range(0, len(x), bs)])
 
 @torch.no_grad()
 def measure(dec, v, x, bs=256):
@@ -104,13 +110,15 @@ def main(argv=None):
                     help="encoders to study ('trained' needs the short encoder run)")
     ap.add_argument('--val-frac', type=float, default=0.1)
     ap.add_argument('--small-stem', action='store_true', help="the encoder's 3x3 stride-1 stem (results.py uses the standard one)")
+    ap.add_argument('--img-size', type=int, choices=(32, 64), default=32, help='image size (64: batch 32, as the thesis round)')
+    ap.add_argument('--plain-bn', choices=('eval', 'batch'), default='eval', help="BatchNorm of the frozen encoder's features (Config.plain_bn)")
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--name', default=None)
     ap.add_argument('--runs', default=str(REPO/'runs'/'decoder_study'))
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    name = a.name or f"{a.dataset}_32px"
-    cfg = settings(a.dataset, a.n_per_class, a.enc_epochs, a.val_frac, a.seed, a.small_stem).validate()
+    name = a.name or f"{a.dataset}_{a.img_size}px" + ('' if a.plain_bn == 'eval' else '_batch_bn')
+    cfg = settings(a.dataset, a.n_per_class, a.enc_epochs, a.val_frac, a.seed, a.small_stem, a.img_size, a.plain_bn).validate()
     t0, w0 = time.process_time(), time.time()
     encoders, summ = {'init': init_encoder(cfg)}, {}
     if 'trained' in a.encoders: encoders['trained'], summ = encoder_run(cfg, Path(a.runs)/name)
@@ -122,10 +130,11 @@ def main(argv=None):
           f"{summ.get('val_psnr', {}).get('last')} (end)", flush=True)
     curves = []
     for enc_name in a.encoders:
-        v_tr, v_va = features(encoders[enc_name], x_tr), features(encoders[enc_name], x_va)
+        bs = cfg.batch_size if a.plain_bn == 'batch' else 256
+        v_tr, v_va = (features(encoders[enc_name], x, a.plain_bn, bs) for x in (x_tr, x_va))
         print(f"encoder {enc_name}:", flush=True)
         for w in a.widths:
-            curves.append(dict(encoder=enc_name, width=w, rows=decoder_curve(v_tr, x_tr, v_va, x_va, w, a.lengths, cfg)))
+            curves.append(dict(encoder=enc_name + ('' if a.plain_bn == 'eval' else ' (batch-stat BN)'), width=w, rows=decoder_curve(v_tr, x_tr, v_va, x_va, w, a.lengths, cfg)))
     res = dict(name=name, command='OMP_NUM_THREADS=1 python experiments/decoder_study.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
                config=dataclasses.asdict(cfg), n_train=len(x_tr), n_val=len(x_va), mean_image_psnr=mean_psnr,
                ident_chance=100.0 / len(x_va), trainer_val_psnr={k: v for k, v in summ.get('val_psnr', {}).items() if k != 'history'},

@@ -263,9 +263,9 @@ def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_r
     return x, it['x_hat'], it['x_hat_p'], idx
 
 def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff=False, caption=None, fname=None, dpi=100):
-    "Fig. 4: per run (dataset) rows original, generated $\\hat{x}$, perturbed $\\hat{x}_p$ (+ amplified $|\\hat{x}_p-\\hat{x}|$ if `diff`)."
+    "Fig. 4: per run (dataset) rows original, generated $\\hat{x}$, perturbed $\\hat{x}_p$ (+ $|\\hat{x}_p-\\hat{x}|$ at x1 and amplified if `diff`)."
     runs = as_run_dict(runs)
-    nr = 4 if diff else 3
+    nr = 5 if diff else 3
     fig, axs = plt.subplots(nr * len(runs), n_images, figsize=(size * n_images + 1.4, size * nr * len(runs)), squeeze=False)
     for r, (label, run) in enumerate(runs.items()):
         x, xh, xp, idx = generated_pairs(run, n_images, split, seed)
@@ -274,6 +274,7 @@ def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff
         if diff:
             d = (ims[2] - ims[1]).abs().amax(1, keepdim=True)
             k = 1 / max(float(d.max()), 1e-12)
+            rows.append((d.expand(-1, 3, -1, -1), f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x1, mean {float(d.mean()):.3f})'))
             rows.append(((d * k).expand(-1, 3, -1, -1), f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x{k:.0f}, max {float(d.max()):.3f})'))
         for k_, (t, name) in enumerate(rows):
             im = t.permute(0, 2, 3, 1).numpy()
