@@ -284,7 +284,7 @@ def main():
         runs_dir, results_dir = runs_dir.parent/'thesis_pilot', REPO/'experiments'/'thesis_pilot'
         runs = [r for r in plan(runs_dir, ['main'], root, ['synthetic'], epochs={'synthetic': 1}, seeds=(0,))
                 if r['label'] == 'mocov2_ours']
-        for r in runs: r['cfg'].decoder_epochs = 1          # 1 decoder epoch + 1 joint epoch: a few minutes
+        for r in runs: r['cfg'].decoder_epochs, r['cfg'].decoder_init, r['needs'] = 1, None, None   # its own 1 decoder epoch + 1 joint epoch
     else: runs = plan(runs_dir, groups, root, datasets)
     tp = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.is_file() else None
     if a.dry_run or a.collect:
