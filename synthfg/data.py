@@ -425,14 +425,15 @@ def denormalize(x, mean=IMAGENET_MEAN, std=IMAGENET_STD):
 class SSLDataset(Dataset):
     "Wrap a `(PIL, label)` dataset into `(x_plain, x1, x2, label, index)` items."
     def __init__(self, base, img_size=224, aug=None, plain=None):
-        self.base, self.img_size = base, img_size
+        self.base, self.img_size, self.views = base, img_size, True
         self.aug = aug if aug is not None else moco_v2_transform(img_size)
         self.plain = plain if plain is not None else plain_transform(img_size)
         self.targets, self.classes = list(base.targets), list(base.classes)
     def __len__(self): return len(self.base)
     def __getitem__(self, i):
         img, y = self.base[i]
-        return self.plain(img), self.aug(img), self.aug(img), int(y), i
+        x = self.plain(img)
+        return (x, self.aug(img), self.aug(img), int(y), i) if self.views else (x, x, x, int(y), i)   # views=False: plain only
     def __repr__(self): return f"SSLDataset({self.base!r}, img_size={self.img_size})"
 
 # %% ../nbs/00_data.ipynb

@@ -600,7 +600,7 @@ class Run:
         return torch.autocast(self.device.type, dtype=dt) if dt else None
     def epoch_data(self, stage, epoch, start):
         "The batches of `epoch` of `stage` from step `start` on: `(x,)` for stage 1, `(x, x1, x2)` for stage 2."
-        self.ds.set_key(stage, epoch)
+        self.ds.set_key(stage, epoch); self.ds.ds.views = stage == 2       # stage 1 reads the plain view only
         batches = epoch_batches(len(self.ds), self.cfg.batch_size, epoch, self.cfg.seed, self.rank, self.world, start)
         cl = self.cfg.use_channels_last(self.device)
         for b in _epoch_data(self.ds, self.views, batches, self.cfg, self.device, usable_workers(self.cfg.workers),
