@@ -5,6 +5,9 @@ method as the paper describes it (after the fidelity fixes), on three datasets, 
     python experiments/thesis.py                      # every group, 2 single-threaded runs at a time, resumable
     python experiments/thesis.py --groups main        # one group (each is sized to ~2 h of wall time at 2 jobs)
     python experiments/thesis.py --collect            # only copy finished runs' summaries to experiments/thesis/
+    python experiments/thesis.py --report             # regenerate every table and figure of the round from the committed
+                                                      #   summaries (re-executes nbs/10_results.ipynb) and Fig. 4 from the
+                                                      #   seed-0 checkpoints under --runs if they are there (nbs/09_figures.ipynb)
     python experiments/thesis.py --measure            # re-measure throughput -> experiments/thesis_throughput.json
     python experiments/thesis.py --size 2             # the EPOCHS per dataset that make each group ~2 h of wall time
     python experiments/thesis.py --pilot              # ONE synthetic MoCo v2 + ours run (1 decoder + 1 joint epoch), end to end (pipeline
@@ -252,6 +255,16 @@ def size_epochs(root, tp, hours=2.0, jobs=JOBS):
         out[ds] = max(1, int((hours * jobs * 3600 / len(DATASETS) - (2 * c1 - c2)) // (c2 - c1)))
     return out
 
+def report(runs_dir):
+    "Re-execute the results notebook from experiments/thesis/ and, if seed-0 checkpoints are under `runs_dir`, Fig. 4; -> exit code."
+    exe, tool = sys.executable, str(REPO/'tools'/'exec_nb.py')
+    rc = subprocess.run([exe, tool, str(REPO/'nbs'/'10_results.ipynb')], cwd=REPO).returncode
+    if any(runs_dir.glob('*_mocov2_ours_s0/checkpoint.pt')):
+        env = {**_env(2), 'SYNTHFG_THESIS_RUNS': str(runs_dir.resolve())}
+        rc = rc or subprocess.run([exe, tool, str(REPO/'nbs'/'09_figures.ipynb'), '--flags', 'thesis'], cwd=REPO, env=env).returncode
+    else: print(f"no seed-0 checkpoints under {runs_dir}: Fig. 4 kept as committed")
+    return rc
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--runs', default=str(REPO/'runs'/'thesis'), help='run folders (checkpoints; git-ignored)')
@@ -262,6 +275,7 @@ def main():
     ap.add_argument('--data', default=None, help='folder holding gtsrb35/ and flowers12/ (default: synthfg.data.data_root())')
     ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--collect', action='store_true')
     ap.add_argument('--measure', action='store_true'); ap.add_argument('--pilot', action='store_true')
+    ap.add_argument('--report', action='store_true', help='re-execute the results notebook (and Fig. 4 if the checkpoints exist)')
     ap.add_argument('--size', type=float, default=None, metavar='HOURS',
                     help='print the EPOCHS that make the main group (the largest) last about HOURS of wall time')
     ap.add_argument('--keep-checkpoints', action='store_true',
@@ -275,6 +289,7 @@ def main():
     for sub in ('gtsrb35', 'flowers12'):
         if not (root/sub).is_dir(): ap.error(f"--data: {root/sub} is not a folder (set --data or $SYNTHFG_DATA)")
     runs_dir, results_dir = Path(a.runs), Path(a.results)
+    if a.report: sys.exit(report(runs_dir))
     if a.measure: print(json.dumps(measure(root, runs_dir), indent=1)); return
     if a.size:
         tp = json.loads(THROUGHPUT.read_text())
