@@ -271,6 +271,7 @@ def main():
     ap.add_argument('--results', default=str(REPO/'experiments'/'thesis'), help='committed summaries read by the notebook')
     ap.add_argument('--groups', default=','.join(GROUPS), help=f'comma-separated subset of {GROUPS}')
     ap.add_argument('--datasets', default=','.join(DATASETS), help=f'comma-separated subset of {DATASETS}')
+    ap.add_argument('--seeds', default=','.join(map(str, SEEDS)), help=f'comma-separated subset of the seeds {SEEDS}')
     ap.add_argument('--jobs', type=int, default=JOBS); ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--data', default=None, help='folder holding gtsrb35/ and flowers12/ (default: synthfg.data.data_root())')
     ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--collect', action='store_true')
@@ -283,6 +284,8 @@ def main():
     a = ap.parse_args()
     groups = [g.strip() for g in a.groups.split(',') if g.strip()]
     datasets = [d.strip() for d in a.datasets.split(',') if d.strip()]
+    try: seeds = tuple(int(x) for x in a.seeds.split(',') if x.strip())
+    except ValueError: ap.error(f"--seeds: expected comma-separated integers, got {a.seeds!r}")
     if bad := [g for g in groups if g not in GROUPS]: ap.error(f"--groups: unknown group(s) {bad}; choose from {GROUPS}")
     if bad := [d for d in datasets if d not in DATASETS]: ap.error(f"--datasets: unknown dataset(s) {bad}; choose from {DATASETS}")
     root = Path(a.data) if a.data else data_root()
@@ -300,7 +303,7 @@ def main():
         runs = [r for r in plan(runs_dir, ['main'], root, ['synthetic'], epochs={'synthetic': 1}, seeds=(0,))
                 if r['label'] == 'mocov2_ours']
         for r in runs: r['cfg'].decoder_epochs, r['cfg'].decoder_init, r['needs'] = 1, None, None   # its own 1 decoder epoch + 1 joint epoch
-    else: runs = plan(runs_dir, groups, root, datasets)
+    else: runs = plan(runs_dir, groups, root, datasets, seeds=seeds)
     tp = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.is_file() else None
     if a.dry_run or a.collect:
         if a.collect:
