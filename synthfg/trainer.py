@@ -420,7 +420,8 @@ def _lowvar_part(g):
 
 def method_line(means, cfg):
     "One line saying, with a number, whether each branch of the method fired (`means` of the last joint-training epoch)."
-    if not cfg.synth: return f"method: plain {cfg.method} (synth=False: no decoder, no synthesized pairs)"
+    if not cfg.synth: return f"method: plain {models.base_class(cfg.method).label} (synth=False: no decoder, no synthesized pairs)"
+    if cfg.epochs == 0: return f"method: decoder pre-training alone ({cfg.decoder_epochs} epochs, epochs=0: no joint training)"
     if not means: return "method: no joint-training step yet"
     g, parts, nu = means.get, [], cfg.nu > 0
     if nu and cfg.perturb in ('both', 'gradcam'):
