@@ -213,8 +213,8 @@ def diff_table(pairs:dict, cols=FAST_COLUMNS, digits:int=2) -> str:
     return '\n'.join(lines)
 
 def main_runs(runs:list, method:str) -> tuple:
-    "`(ours, base)` of the equal-epoch comparison: `method` + ours (both, nu=0.5, with noise) and the plain base trained as long."
-    ours = [r for r in select(runs, method=method, synth=True, nu=0.5, perturb='both') if not zero_noise(r['cfg'])]
+    "`(ours, base)` of the equal-epoch comparison: `method` + ours (both, nu=0.5, with noise; not a stage-1-only run) and the plain base trained as long."
+    ours = [r for r in select(runs, method=method, synth=True, nu=0.5, perturb='both') if not zero_noise(r['cfg']) and r['cfg'].epochs > 0]
     eps = {r['cfg'].epochs for r in ours}
     return ours, [r for r in select(runs, method=method, synth=False) if not eps or r['cfg'].epochs in eps]
 
