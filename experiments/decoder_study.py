@@ -28,9 +28,8 @@ import torch
 
 from synthfg.checkpoint import load_checkpoint, stored_config
 from synthfg.data import data_root, make_dataset, plain_transform
-from synthfg.decoder import Decoder
+from synthfg.decoder import Decoder, frozen_features
 from synthfg.losses import psnr, recon_loss
-from synthfg.models import frozen_bn_stats, module_mode
 from synthfg.trainer import Config, build_model, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,11 +52,9 @@ def plain_images(cfg, split):
                                                              'transform': plain_transform(cfg.img_size)})
     return torch.stack([ds[i][0] for i in range(len(ds))])
 
-@torch.no_grad()
 def features(encoder, x, plain_bn='eval', bs=256):
     "v = f(x) of the frozen encoder as stage 1 computes it (`Config.plain_bn`: eval mode, or batch statistics in batches of `bs`)."
-    with module_mode(encoder, train=plain_bn == 'batch'), frozen_bn_stats(encoder):
-        return torch.cat([encoder(x[i:i + bs]) for i in range(0, len(x), bs)])
+    return torch.cat([frozen_features(encoder, x[i:i + bs], plain_bn) for i in range(0, len(x), bs)])
 
 @torch.no_grad()
 def measure(dec, v, x, bs=256):

@@ -80,12 +80,15 @@ def plan(runs_dir, groups, root, methods=MAIN_METHODS):
                 out.append(dict(name=name, group=g, dataset=ds, label=label, seed=seed, cfg=cfg))
     return out
 
-def state(run):
-    d = Path(run['cfg'].out)
+def folder_state(d):
+    "A run folder's state: 'done' (evaluated), 'trained', 'partial' (a checkpoint) or 'todo'."
+    d = Path(d)
     if (d/'metrics_fast.json').exists(): return 'done'
     if (d/'final_metrics.json').exists(): return 'trained'
     if (d/'checkpoint.pt').exists(): return 'partial'
     return 'todo'
+
+def state(run): return folder_state(run['cfg'].out)
 
 _lock = threading.Lock()
 def log(runs_dir, msg):

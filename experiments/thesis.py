@@ -49,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import collect, execute, log, state, _env        # the queue machinery of the previous round (unchanged)
+from results import collect, execute, folder_state, log, state, _env        # the queue machinery of the previous round
 
 from synthfg.config import Config
 from synthfg.data import data_root
@@ -317,7 +317,7 @@ def main():
     def run_one(r):
         if r['needs'] in done:                       # the shared stage 1 of this run is in the queue: wait for it
             done[r['needs']].wait()
-        if r['needs'] and state(dict(cfg=Config(out=str(runs_dir/r['needs'])))) not in ('done', 'trained'):
+        if r['needs'] and folder_state(runs_dir/r['needs']) not in ('done', 'trained'):
             log(runs_dir, f"SKIPPED {r['name']}: its stage 1 {r['needs']} did not finish"); done[r['name']].set(); return 'failed'
         try: st = execute(r, runs_dir, results_dir, a.threads)
         finally: done[r['name']].set()

@@ -49,10 +49,13 @@ def _nbytes(obj):
     if isinstance(obj, (list, tuple)): return sum(_nbytes(v) for v in obj)
     return 0
 
-def _writable(folder):
-    "Whether a file can be created in the existing `folder`."
+def _writable(p):
+    "Whether `p` can be written: an existing file by the effective user's permissions, a folder by creating a file in it."
+    p = Path(p)
+    if p.exists() and not p.is_dir():
+        return os.access(p, os.W_OK, **(dict(effective_ids=True) if os.access in os.supports_effective_ids else {}))
     try:
-        with tempfile.TemporaryFile(dir=folder): return True
+        with tempfile.TemporaryFile(dir=p): return True
     except OSError: return False
 
 def save_checkpoint(obj, path):

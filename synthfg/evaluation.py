@@ -24,7 +24,7 @@ from fastcore.meta import delegates
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data import IMAGENET_MEAN, IMAGENET_STD, label_fraction_indices, make_dataset, plain_transform
-from .checkpoint import checkpoint_file, load_encoder
+from .checkpoint import _writable, checkpoint_file, load_encoder
 from .config import dataclass_parser, split_args
 
 # %% ../nbs/08_evaluation.ipynb
@@ -475,10 +475,6 @@ def eval_device(device='auto') -> torch.device:
     return dev
 
 # %% ../nbs/08_evaluation.ipynb
-def _writable(p:Path) -> bool:
-    kw = dict(effective_ids=True) if os.access in os.supports_effective_ids else {}
-    return os.access(p, os.W_OK | (os.X_OK if p.is_dir() else 0), **kw)
-
 def check_out_path(out, what:str='--out') -> Path:
     "`out` as a Path once it is sure that a file can be written there (missing folders will be created); else one clear error."
     p = Path(out)
