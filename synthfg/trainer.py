@@ -248,9 +248,11 @@ class Evaluator:
         "`val_psnr` of `model` on the validation images (rank 0, with a validation split; None otherwise)."
         if self.val is None or not self.main: return None
         return val_psnr(model, self.val, self.device, self.cfg.eval_batch_size)
-    def _keep(self, stage, epoch, global_step, v):
+    def _record(self, stage, epoch, global_step, v, log, row, msg):
+        "Keep `v` (val_psnr, if any), log `row`, write `eval.json`, print `msg` when `cfg.progress`."
         if v is not None: self.recon.append({'stage': stage, 'epoch': epoch, 'global_step': global_step, 'val_psnr': v})
-    def _write(self): (self.out/'eval.json').write_text(json.dumps(self.state(), indent=1))
+        log(row); (self.out/'eval.json').write_text(json.dumps(self.state(), indent=1))
+        if self.cfg.progress: print(msg)
     def __call__(self, model, epoch, global_step, log):
         "Evaluate `model` after joint-training `epoch` (+ `val_psnr`); log it, write `eval.json`; -> the metrics (None off rank 0)."
         m = evaluate(self.cfg, online_encoder(model), self.device) if self.main else None
@@ -258,22 +260,18 @@ class Evaluator:
         if self.world > 1: dist.barrier()
         if m is None: return None
         m = {'epoch': epoch + 1, **m, **({'val_psnr': v} if v is not None else {})}
-        self._keep(2, epoch + 1, global_step, v)
         self.last = m; self.history.append(m)
         if self.best is None or m['knn_top1'] > self.best['knn_top1']: self.best = m
-        log({'kind': 'eval', 'global_step': global_step, **{k: float(v) for k, v in m.items()}})
-        self._write()
-        if self.cfg.progress: print(f"eval: {_fmt(m)}")
+        self._record(2, epoch + 1, global_step, v, log, {'kind': 'eval', 'global_step': global_step, **{k: float(x) for k, x in m.items()}},
+                     f"eval: {_fmt(m)}")
         return m
     def recon_only(self, model, stage, epoch, global_step, log):
         "Measure, keep and log `val_psnr` alone after `epoch` (1-based) of `stage`; -> it (None off rank 0 or without validation)."
         v = self.measure_val(model)
         if self.world > 1: dist.barrier()
         if v is None: return None
-        self._keep(stage, epoch, global_step, v)
-        log({'kind': 'eval', 'stage': stage, 'epoch': epoch, 'global_step': global_step, 'val_psnr': v})
-        self._write()
-        if self.cfg.progress: print(f"eval: val PSNR {v:.2f} dB (stage {stage}, epoch {epoch})")
+        self._record(stage, epoch, global_step, v, log, {'kind': 'eval', 'stage': stage, 'epoch': epoch, 'global_step': global_step, 'val_psnr': v},
+                     f"eval: val PSNR {v:.2f} dB (stage {stage}, epoch {epoch})")
         return v
     def after_epoch(self, model, stage, epoch, global_step, log):
         "After `epoch` (0-based) of `stage`: the evaluation when due (stage 2); `val_psnr` alone after stage 1 and, if not due, the end."
