@@ -119,7 +119,7 @@ def budget_line(runs:list) -> str:
 
 # %% ../nbs/10_results.ipynb
 DIAG_COLUMNS = {'frac low-var': 'frac_lowvar', 'pair gap': 'pair_gap', 'PSNR (dB)': 'psnr', 'L_Cp (chance)': 'l_cp'}
-L_C_CHANCE = {'mocov2': lambda cfg: math.log(cfg.K + 1), 'simsiam': lambda cfg: 0.0, 'byol': lambda cfg: 4.0}   # features that carry nothing
+L_C_CHANCE = {'mocov2': lambda cfg: math.log(cfg.K + 1) if cfg.K else None, 'simsiam': lambda cfg: 0.0, 'byol': lambda cfg: 4.0}   # features that carry nothing
 
 def mean_std(v, digits:int=2) -> str:
     "'mean ± std' (sample std) of the numbers `v`, just 'mean' for one, '–' for none."
@@ -169,14 +169,15 @@ def _val_cell(rs:list) -> str:
 def l_c_cell(rs:list, digits:int=3) -> str:
     "L_C of the rows' last epoch, mean ± std over seeds, with the base's `L_C_CHANCE` in brackets; '–' where none was logged."
     v, ch = [last_epoch(r)['l_c'] for r in rs if last_epoch(r).get('l_c') is not None], L_C_CHANCE.get(rs[0]['cfg'].method)
-    return mean_std(v, digits) + (f" ({ch(rs[0]['cfg']):.{digits}f})" if v and ch else '')
+    ch = ch(rs[0]['cfg']) if ch else None                                # None: unknown (a MoCo config without its K)
+    return mean_std(v, digits) + (f" ({ch:.{digits}f})" if v and ch is not None else '')
 
 def diag_cells(rs:list, digits:int=3) -> list:
     "One row's cells: `l_c_cell`, `DIAG_COLUMNS` (mean ± std over the seeds that logged them; L_Cp with its chance), validation PSNR, `branch_note`."
     if not rs[0]['cfg'].synth: return [l_c_cell(rs, digits)] + ['–'] * (len(DIAG_COLUMNS) + 1) + [branch_note(rs)]
     ms = [last_epoch(r) for r in rs]
     vals = lambda k: [m[k] for m in ms if m.get(k) is not None]
-    cells = [mean_std(vals(k), 1 if k == 'psnr' else digits) for k in DIAG_COLUMNS.values()]
+    cells = [mean_std(vals(k), 1 if k == 'psnr' else digits) if k == 'psnr' or rs[0]['cfg'].nu else '–' for k in DIAG_COLUMNS.values()]
     if vals('l_cp_chance') and cells[-1] != '–': cells[-1] += f" ({np.mean(vals('l_cp_chance')):.{digits}f})"
     return [l_c_cell(rs, digits)] + cells + [_val_cell(rs), branch_note(rs)]
 
