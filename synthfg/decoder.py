@@ -128,16 +128,6 @@ def _features(encoder, decoder, x, plain_bn):
         raise ValueError(f"encoder output shape {tuple(v.shape)} does not match the decoder input (B, {decoder.n_in})")
     return v
 
-class _frozen:
-    "Context manager: encoder in eval mode with requires_grad False; restores mode and flags on exit."
-    def __init__(self, m): self.m = m
-    def __enter__(self):
-        self.mode, self.flags = self.m.training, [p.requires_grad for p in self.m.parameters()]
-        self.m.eval().requires_grad_(False); return self.m
-    def __exit__(self, *a):
-        self.m.train(self.mode)
-        for p, f in zip(self.m.parameters(), self.flags): p.requires_grad_(f)
-
 def pretrain_decoder(encoder, decoder, loader, epochs=1, lr=1e-3, device='cpu', max_steps=None, weight_decay=0., progress=False,
                      plain_bn='eval'):
     "Train `decoder` with L_R (Eq. 2) on features of a FROZEN `encoder`; returns {'step_loss', 'epoch_loss'}."
@@ -146,21 +136,20 @@ def pretrain_decoder(encoder, decoder, loader, epochs=1, lr=1e-3, device='cpu', 
     encoder.to(device); decoder.to(device).train()
     opt = torch.optim.Adam(decoder.parameters(), lr=lr, weight_decay=weight_decay)
     hist, step = {'step_loss': [], 'epoch_loss': []}, 0
-    with _frozen(encoder):
-        for ep in range(epochs):
-            tot, n = 0., 0
-            it = loader
-            if progress:
-                from tqdm.auto import tqdm
-                it = tqdm(loader, desc=f"decoder epoch {ep}")
-            for batch in it:
-                x = _plain(batch).to(device)
-                loss = recon_loss(decoder(_features(encoder, decoder, x, plain_bn)), x)
-                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-                hist['step_loss'].append(loss.item()); tot += loss.item() * len(x); n += len(x); step += 1
-                if max_steps is not None and step >= max_steps: break
-            hist['epoch_loss'].append(tot / max(n, 1))
+    for ep in range(epochs):
+        tot, n = 0., 0
+        it = loader
+        if progress:
+            from tqdm.auto import tqdm
+            it = tqdm(loader, desc=f"decoder epoch {ep}")
+        for batch in it:
+            x = _plain(batch).to(device)
+            loss = recon_loss(decoder(_features(encoder, decoder, x, plain_bn)), x)
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            hist['step_loss'].append(loss.item()); tot += loss.item() * len(x); n += len(x); step += 1
             if max_steps is not None and step >= max_steps: break
+        hist['epoch_loss'].append(tot / max(n, 1))
+        if max_steps is not None and step >= max_steps: break
     return hist
 
 @torch.no_grad()
@@ -169,12 +158,11 @@ def evaluate_recon(encoder, decoder, loader, device='cpu', max_batches=None, pla
     encoder.to(device); decoder.to(device)
     dmode = decoder.training; decoder.eval()
     se, ps, n = 0., 0., 0
-    with _frozen(encoder):
-        for i, batch in enumerate(loader):
-            if max_batches is not None and i >= max_batches: break
-            x = _plain(batch).to(device)
-            x_hat = decoder(_features(encoder, decoder, x, plain_bn))
-            se += recon_loss(x_hat, x).item() * len(x); ps += psnr(x_hat, x, reduction='none', **psnr_kw).sum().item(); n += len(x)
+    for i, batch in enumerate(loader):
+        if max_batches is not None and i >= max_batches: break
+        x = _plain(batch).to(device)
+        x_hat = decoder(_features(encoder, decoder, x, plain_bn))
+        se += recon_loss(x_hat, x).item() * len(x); ps += psnr(x_hat, x, reduction='none', **psnr_kw).sum().item(); n += len(x)
     decoder.train(dmode)
     if n == 0: raise ValueError("evaluate_recon: the loader yielded no images")
     return {'l_r': se / n, 'psnr': ps / n, 'n': n}
