@@ -144,6 +144,8 @@ class SSLBase(nn.Module):
     def from_config(cls, encoder, n, cfg): raise NotImplementedError(f"{cls.__name__}.from_config")
     @classmethod
     def config_errors(cls, cfg) -> list: return []
+    @classmethod
+    def l_c_chance(cls, cfg): return None     # L_C when the features carry nothing; None: not known
     def ssl_loss(self, x1, x2): raise NotImplementedError(f"{type(self).__name__}.ssl_loss")
     def gradcam_inputs(self, extras, v, batch_stats=False): raise NotImplementedError(f"{type(self).__name__}.gradcam_inputs")
     def loss_sum(self, v, x2): raise NotImplementedError(f"{type(self).__name__}.loss_sum")
@@ -443,6 +445,14 @@ def from_config(cls: BYOL, encoder, n, cfg):
     return cls(encoder, n, dim=cfg.dim or cls.default_dim)
 
 register_base(BYOL);
+
+# %% ../nbs/06_models.ipynb
+@patch(cls_method=True)
+def l_c_chance(cls: MoCoV2, cfg): return math.log(cfg.K + 1) if cfg.K else None
+@patch(cls_method=True)
+def l_c_chance(cls: SimSiam, cfg): return 0.0
+@patch(cls_method=True)
+def l_c_chance(cls: BYOL, cfg): return 4.0
 
 # %% ../nbs/06_models.ipynb
 DIAGNOSTICS = ('psnr', 'pair_gap', 'cos_zp', 'l_cp_chance', 'frac_lowvar', 'std_g', 'std_var', 'bank_fill')
