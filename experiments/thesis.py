@@ -162,14 +162,33 @@ KINDS = {'mocov2': dict(method='mocov2', synth=False), 'mocov2_ours': dict(metho
          'simsiam': dict(method='simsiam', synth=False), 'simsiam_ours': dict(method='simsiam', synth=True),
          'mocov2_lr': dict(method='mocov2', synth=True, nu=0.0)}
 
-def estimate_s(run, tp, cal=1.0, eval_s=True):
-    "Wall seconds of `run` at 1 thread: training from measured throughput `tp` (stage 2 measured, stage 1 scaled by FLOPs) x `cal`, + eval (EVAL_S)."
-    cfg, d = run['cfg'], tp['datasets'][run['dataset']]
-    step_s = d['step_s'][kind(cfg)]
+def estimate_s(run, tp, cal=1.0, eval_s=True, timed=None):
+    """Wall seconds of `run` at 1 thread: training from the round's own step time where `timed` (`round_timings`) has its
+    dataset and kind, else from measured throughput `tp` x `cal` (stage 2 measured, stage 1 scaled by FLOPs); + eval."""
+    cfg, d, t = run['cfg'], tp['datasets'][run['dataset']], timed or {}
+    step_s, c = (t['step_s'][run['dataset'], kind(cfg)], 1.0) if (run['dataset'], kind(cfg)) in t.get('step_s', {}) else (d['step_s'][kind(cfg)], cal)
     joint, s1 = stage_costs(dataclasses.replace(cfg, epochs=max(cfg.epochs, 1)))
     s1_s = step_s * s1 / joint if cfg.synth else 0.
     own_s1 = cfg.decoder_epochs if cfg.synth and cfg.decoder_init is None else 0     # shared stage 1: its own run's cost
-    return cal * run['spe'] * (cfg.epochs * step_s + own_s1 * s1_s) + (d['eval_s'] if eval_s else 0.)
+    ev = t.get('eval_s', {}).get(run['dataset'], d['eval_s'])
+    return c * run['spe'] * (cfg.epochs * step_s + own_s1 * s1_s) + (ev if eval_s else 0.)
+
+def round_timings(results):
+    """What the round's finished runs under `results` (committed summaries) measured, in the queue's own condition (2
+    single-threaded jobs at once, overheads included): {'step_s': {(dataset, kind): median train_s / steps},
+    'eval_s': {dataset: median eval_s}, 'n': runs read}. Stage-1-only runs and runs that trained their own stage 1 are skipped."""
+    steps, evals, n = {}, {}, 0
+    for d in sorted(Path(results).glob('*_s[0-9]*')):
+        try: cfg, t, fin = (Config.from_yaml(d/'config.yaml'), json.loads((d/'timing.json').read_text()),
+                            json.loads((d/'final_metrics.json').read_text()))
+        except (OSError, ValueError): continue
+        ds = d.name.split('_')[0]
+        if ds not in DATASETS or 'eval_s' not in t: continue
+        evals.setdefault(ds, []).append(t['eval_s']); n += 1
+        if cfg.epochs == 0 or not fin.get('global_step') or (cfg.synth and cfg.decoder_init is None and cfg.decoder_epochs): continue
+        steps.setdefault((ds, kind(cfg)), []).append(t['train_s'] / fin['global_step'])
+    med = lambda v: {k: statistics.median(x) for k, x in v.items()}
+    return dict(step_s=med(steps), eval_s=med(evals), n=n)
 
 def measure(root, runs_dir, steps=10, warm=3, jobs=JOBS):
     "Time `steps` joint-training steps of every kind on every dataset (1 thread, `jobs` at a time) -> thesis_throughput.json."
@@ -221,27 +240,34 @@ def calibration(tp, old=REPO/'experiments'/'results'):
         rs.append(t['train_s'] / estimate_s(dict(cfg=cfg, dataset='flowers', spe=n // cfg.batch_size), tp, eval_s=False))
     return statistics.median(rs) if rs else None
 
-def print_plan(runs, tp):
+def print_plan(runs, tp, results=None):
     "The queue (name, group, state, estimated minutes) and the CPU-hours / wall-hours estimate of each group."
     by_group, raw, cal = {}, 0., (calibration(tp) or 1.0) if tp else 1.0
+    timed = round_timings(results) if results else {}
     for r in runs:
-        est = estimate_s(r, tp, cal) if tp else float('nan')
+        est = estimate_s(r, tp, cal, timed=timed) if tp else float('nan')
         raw += estimate_s(r, tp) if tp else 0.
-        by_group.setdefault(r['group'], []).append(est)
-        print(f"{r['name']:36s} {r['group']:9s} {r['cfg'].epochs:3d} ep {state(r):8s} ~{est / 60:5.1f} min")
+        st = state(r)
+        by_group.setdefault(r['group'], []).append((est, st))
+        print(f"{r['name']:36s} {r['group']:9s} {r['cfg'].epochs:3d} ep {st:8s} ~{est / 60:5.1f} min")
     if not tp: print("no thesis_throughput.json: run --measure for the estimate"); return
     print(f"\nestimate from {THROUGHPUT.name} ({tp['date']}, {tp['jobs']} single-threaded jobs at once, load "
           f"{tp['loadavg_start']} -> {tp['loadavg_end']}):")
     for ds, d in tp['datasets'].items():
         print(f"  {ds:9s} img/s per job: " + ', '.join(f"{k} {v:.1f}" for k, v in d['img_per_s'].items()))
     print(f"  calibration x{cal:.2f} (training time only; eval from EVAL_S): median ratio of the previous round's flowers12 training times (same settings, 2 jobs at a time; "
-          f"older code) to their estimate from these throughputs; applied to every estimate below")
-    tot = 0.
+          f"older code) to their estimate from these throughputs; applied where the round has not timed a kind itself")
+    if timed.get('step_s'):
+        print(f"  the round's own timings ({timed['n']} finished runs under {Path(results).name}/, median seconds per joint-training step, "
+              f"2 single-threaded jobs at once) replace the throughput for: " + ', '.join(f"{ds} {k} {v:.2f} s" for (ds, k), v in sorted(timed['step_s'].items()))
+              + "; eval: " + ', '.join(f"{ds} {v:.0f} s" for ds, v in sorted(timed['eval_s'].items())))
+    tot = left = 0.
     for g, ests in by_group.items():
-        h = sum(ests) / 3600; tot += h
-        print(f"  group {g:9s} {len(ests):3d} runs  {h:5.2f} CPU-hours  ~{h / JOBS:4.2f} h wall at {JOBS} jobs")
-    print(f"  all           {len(runs):3d} runs  {tot:5.2f} CPU-hours  ~{tot / JOBS:4.2f} h wall at {JOBS} jobs "
-          f"(uncalibrated, at the measured throughputs: {raw / 3600:.1f} CPU-hours)")
+        h, l = sum(e for e, _ in ests) / 3600, sum(e for e, st in ests if st != 'done') / 3600; tot += h; left += l
+        print(f"  group {g:9s} {len(ests):3d} runs  {h:5.2f} CPU-hours  ~{h / JOBS:4.2f} h wall at {JOBS} jobs; "
+              f"not done: {sum(st != 'done' for _, st in ests)} runs, ~{l / JOBS:4.2f} h wall")
+    print(f"  all           {len(runs):3d} runs  {tot:5.2f} CPU-hours  ~{tot / JOBS:4.2f} h wall at {JOBS} jobs; not done: ~{left / JOBS:4.2f} h wall "
+          f"(throughput alone, uncalibrated: {raw / 3600:.1f} CPU-hours)")
 
 def keeps_checkpoint(run):
     "Whether a finished run keeps RUN/checkpoint.pt: the seed-0 runs with synthesized pairs (Fig. 4, figures); others free ~0.1-0.2 GB each."
@@ -309,7 +335,7 @@ def main():
         if a.collect:
             for r in runs:
                 if state(r) == 'done': collect(r, results_dir)
-        print_plan(runs, tp); return
+        print_plan(runs, tp, results_dir); return
     (runs_dir/'logs').mkdir(parents=True, exist_ok=True); (runs_dir/'configs').mkdir(parents=True, exist_ok=True)
     log(runs_dir, f"queue: {len(runs)} runs ({sum(state(r) == 'done' for r in runs)} done), {a.jobs} at a time, "
                   f"{a.threads} thread(s) each; summaries to {results_dir}")
