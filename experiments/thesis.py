@@ -50,6 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import collect, execute, folder_state, log, state, _env        # the queue machinery of the previous round
+from synthfg.results import load_results
 
 from synthfg.config import Config
 from synthfg.data import data_root
@@ -166,7 +167,8 @@ def estimate_s(run, tp, cal=1.0, eval_s=True, timed=None):
     """Wall seconds of `run` at 1 thread: training from the round's own step time where `timed` (`round_timings`) has its
     dataset and kind, else from measured throughput `tp` x `cal` (stage 2 measured, stage 1 scaled by FLOPs); + eval."""
     cfg, d, t = run['cfg'], tp['datasets'][run['dataset']], timed or {}
-    step_s, c = (t['step_s'][run['dataset'], kind(cfg)], 1.0) if (run['dataset'], kind(cfg)) in t.get('step_s', {}) else (d['step_s'][kind(cfg)], cal)
+    own = t.get('step_s', {}).get((run['dataset'], kind(cfg)))         # measured by the round itself: no calibration
+    step_s, c = (own, 1.0) if own else (d['step_s'][kind(cfg)], cal)
     joint, s1 = stage_costs(dataclasses.replace(cfg, epochs=max(cfg.epochs, 1)))
     s1_s = step_s * s1 / joint if cfg.synth else 0.
     own_s1 = cfg.decoder_epochs if cfg.synth and cfg.decoder_init is None else 0     # shared stage 1: its own run's cost
@@ -174,21 +176,18 @@ def estimate_s(run, tp, cal=1.0, eval_s=True, timed=None):
     return c * run['spe'] * (cfg.epochs * step_s + own_s1 * s1_s) + (ev if eval_s else 0.)
 
 def round_timings(results):
-    """What the round's finished runs under `results` (committed summaries) measured, in the queue's own condition (2
-    single-threaded jobs at once, overheads included): {'step_s': {(dataset, kind): median train_s / steps},
-    'eval_s': {dataset: median eval_s}, 'n': runs read}. Stage-1-only runs and runs that trained their own stage 1 are skipped."""
-    steps, evals, n = {}, {}, 0
-    for d in sorted(Path(results).glob('*_s[0-9]*')):
-        try: cfg, t, fin = (Config.from_yaml(d/'config.yaml'), json.loads((d/'timing.json').read_text()),
-                            json.loads((d/'final_metrics.json').read_text()))
-        except (OSError, ValueError): continue
-        ds = d.name.split('_')[0]
-        if ds not in DATASETS or 'eval_s' not in t: continue
-        evals.setdefault(ds, []).append(t['eval_s']); n += 1
-        if cfg.epochs == 0 or not fin.get('global_step') or (cfg.synth and cfg.decoder_init is None and cfg.decoder_epochs): continue
-        steps.setdefault((ds, kind(cfg)), []).append(t['train_s'] / fin['global_step'])
+    """What the round's finished runs under `results` (committed summaries, read by `synthfg.results.load_results`)
+    measured, in the queue's own condition (2 single-threaded jobs at once, overheads included):
+    {'step_s': {(dataset, kind): median train_s / steps}, 'eval_s': {dataset: median eval_s}, 'n': runs read}.
+    Stage-1-only runs and runs that trained their own stage 1 give no step time."""
+    steps, evals, runs = {}, {}, [r for r in load_results(results) if r['name'].split('_')[0] in DATASETS and 'eval_s' in r['timing']]
+    for r in runs:
+        ds, cfg, n = r['name'].split('_')[0], r['cfg'], r['final'].get('global_step')
+        evals.setdefault(ds, []).append(r['timing']['eval_s'])
+        if cfg.epochs and n and not (cfg.synth and cfg.decoder_init is None and cfg.decoder_epochs):
+            steps.setdefault((ds, kind(cfg)), []).append(r['timing']['train_s'] / n)
     med = lambda v: {k: statistics.median(x) for k, x in v.items()}
-    return dict(step_s=med(steps), eval_s=med(evals), n=n)
+    return dict(step_s=med(steps), eval_s=med(evals), n=len(runs))
 
 def measure(root, runs_dir, steps=10, warm=3, jobs=JOBS):
     "Time `steps` joint-training steps of every kind on every dataset (1 thread, `jobs` at a time) -> thesis_throughput.json."
