@@ -5,8 +5,8 @@
 # %% auto 0
 __all__ = ['OLD_METRIC_NAMES', 'method_diagram', 'load_run', 'run_config', 'run_label', 'as_run_dict', 'run_dataset',
            'data_caption', 'variance_dims', 'run_features', 'fig2_variance_dims', 'ssl_loss_per_image', 'gradcam_map',
-           'ssl_batch', 'ssl_views', 'fig3_gradcam', 'generated_pairs', 'fig4_generated_pairs', 'summary_metric',
-           'run_top1', 'fig5_alpha']
+           'ssl_batch', 'ssl_views', 'fig3_gradcam', 'pair_step', 'generated_pairs', 'scaled_pair', 'pair_sensitivity',
+           'fig4_generated_pairs', 'summary_metric', 'run_top1', 'fig5_alpha']
 
 # %% ../nbs/09_figures.ipynb
 import json, warnings
@@ -247,40 +247,74 @@ def fig3_gradcam(runs, n_images=6, split='test', seed=0, indices=None, layer='la
     return fig
 
 # %% ../nbs/09_figures.ipynb
-def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_root=None):
-    "`(x, x_hat, x_hat_p, idx)`: images, their reconstructions and perturbed reconstructions from a run of the method (nu > 0)."
+def pair_step(run, n_images=4, split='train', seed=0, indices=None, data_root=None):
+    "`(model, x, intermediates, idx)`: one seeded step of the method (nu > 0) on a freshly loaded eval-mode copy of `run`."
     model, cfg = load_run(run)
     if not cfg.synth or cfg.nu == 0:
-        raise ValueError(f"generated_pairs: run {run} has synth={cfg.synth}, nu={cfg.nu}: no perturbed pairs (need the method, nu > 0)")
+        raise ValueError(f"pair_step: run {run} has synth={cfg.synth}, nu={cfg.nu}: no perturbed pairs (need the method, nu > 0)")
     try: model.base.validate_batch(n_images)        # the base's own rule for a batch (MoCo v2: the queue size K)
-    except ValueError as e: raise ValueError(f"generated_pairs: n_images={n_images} cannot be one batch of run {run}: {e}") from None
+    except ValueError as e: raise ValueError(f"pair_step: n_images={n_images} cannot be one batch of run {run}: {e}") from None
     x, x1, x2, idx = ssl_batch(cfg, n_images, split, seed, indices, data_root)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model.keep_intermediates, model.generator = True, torch.Generator().manual_seed(seed)
         with torch.no_grad(): model.step_losses(x, x1, x2)
-    it = model.intermediates
+    return model, x, model.intermediates, idx
+
+def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_root=None):
+    "`(x, x_hat, x_hat_p, idx)`: images, their reconstructions and perturbed reconstructions from a run of the method (nu > 0)."
+    model, x, it, idx = pair_step(run, n_images, split, seed, indices, data_root)
     return x, it['x_hat'], it['x_hat_p'], idx
 
-def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff=False, caption=None, fname=None, dpi=100):
-    "Fig. 4: per run (dataset) rows original, generated $\\hat{x}$, perturbed $\\hat{x}_p$ (+ $|\\hat{x}_p-\\hat{x}|$ at x1 and amplified if `diff`)."
-    runs = as_run_dict(runs)
-    nr = 5 if diff else 3
+# %% ../nbs/09_figures.ipynb
+def _absdiff(a, b): return (a - b).abs().amax(1, keepdim=True)        # max over channels of |a - b|, one channel
+
+def scaled_pair(model, it, lam):
+    "$h(\\mathbf v + \\lambda(\\mathbf v_p - \\mathbf v))$ from a step's intermediates (`pair_step`): `lam`=1 is $\\hat x_p$, 0 is $\\hat x$. For display only."
+    with torch.no_grad(): return model.decoder(it['v'] + lam * (it['v_p'] - it['v']))
+
+def pair_sensitivity(model, it, seed=0):
+    "How much the decoder moves: mean $\\max_c|\\Delta\\hat x|$ ([0,1] scale) for the step's $\\mathbf v_p-\\mathbf v$ and for a random direction of the same norm per image."
+    v, dv = it['v'], it['v_p'] - it['v']
+    r = torch.randn(dv.shape, generator=torch.Generator().manual_seed(seed)).to(dv)
+    r = r * dv.norm(dim=1, keepdim=True) / r.norm(dim=1, keepdim=True)
+    im = lambda t: denormalize(t).clamp(0, 1)
+    with torch.no_grad():
+        x_hat = im(model.decoder(v)); move = lambda d: float(_absdiff(im(model.decoder(v + d)), x_hat).mean())
+        return dict(rel_norm=float((dv.norm(dim=1) / v.norm(dim=1)).mean()), method=move(dv), isotropic=move(r))
+
+# %% ../nbs/09_figures.ipynb
+def _lam_for(runs, lam):
+    "`lam` (None, a number or {label: number}) as {label: lam or None}; a dict must name every run."
+    if not isinstance(lam, dict): return {k: lam for k in runs}
+    if miss := [k for k in runs if k not in lam]: raise ValueError(f"fig4_generated_pairs: lam has no value for run(s) {miss}; give one per run label")
+    return lam
+
+def _pair_rows(model, x, it, diff, lam):
+    "The (image batch, row label) rows of Fig. 4 for one run."
+    ims = [denormalize(t).clamp(0, 1) for t in (x, it['x_hat'], it['x_hat_p'])]
+    rows = [(ims[0], 'original'), (ims[1], '$\\hat{x}$'), (ims[2], '$\\hat{x}_p$')]
+    if diff:
+        d = _absdiff(ims[2], ims[1]); k = 1 / max(float(d.max()), 1e-12)
+        rows += [(d, f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x1, mean {float(d.mean()):.3f})'), (d * k, f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x{k:.0f}, max {float(d.max()):.3f})')]
+    if lam is not None:
+        xl = denormalize(scaled_pair(model, it, lam)).clamp(0, 1); d = _absdiff(xl, ims[1])
+        rows += [(xl, f'$h(v+{lam:g}(v_p-v))$\n(display only)'), (d, f'its $|\\cdot-\\hat{{x}}|$\n(x1, mean {float(d.mean()):.3f})')]
+    return [(t.expand(-1, 3, -1, -1), name) for t, name in rows]
+
+def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff=False, lam=None, caption=None, fname=None, dpi=100):
+    "Fig. 4: per run rows original, $\\hat{x}$, $\\hat{x}_p$ (+ $|\\hat{x}_p-\\hat{x}|$ at x1 and amplified if `diff`; + `scaled_pair` at `lam` and its difference)."
+    runs = as_run_dict(runs); lams = _lam_for(runs, lam)
+    nr = 3 + 2 * bool(diff) + 2 * any(v is not None for v in lams.values())
     fig, axs = plt.subplots(nr * len(runs), n_images, figsize=(size * n_images + 1.4, size * nr * len(runs)), squeeze=False)
     for r, (label, run) in enumerate(runs.items()):
-        x, xh, xp, idx = generated_pairs(run, n_images, split, seed)
-        ims = [denormalize(t).clamp(0, 1) for t in (x, xh, xp)]
-        rows = [(ims[0], 'original'), (ims[1], '$\\hat{x}$'), (ims[2], '$\\hat{x}_p$')]
-        if diff:
-            d = (ims[2] - ims[1]).abs().amax(1, keepdim=True)
-            k = 1 / max(float(d.max()), 1e-12)
-            rows.append((d.expand(-1, 3, -1, -1), f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x1, mean {float(d.mean()):.3f})'))
-            rows.append(((d * k).expand(-1, 3, -1, -1), f'$|\\hat{{x}}_p-\\hat{{x}}|$\n(x{k:.0f}, max {float(d.max()):.3f})'))
-        for k_, (t, name) in enumerate(rows):
+        for k_, (t, name) in enumerate(_pair_rows(*pair_step(run, n_images, split, seed)[:3], diff, lams[label])):
             im = t.permute(0, 2, 3, 1).numpy()
             for j in range(n_images):
                 a = axs[nr * r + k_, j]; a.imshow(im[j], interpolation='nearest'); a.set_xticks([]); a.set_yticks([])
             axs[nr * r + k_, 0].set_ylabel(f"{label}\n{name}" if k_ == 0 else name, fontsize=8)
+    for a in axs.flat:
+        if not a.images: a.axis('off')                         # a run without `lam` in a figure with it
     fig.tight_layout()
     _suptitle(fig, caption or "Fig. 4: generated data pairs")
     if fname: fig.savefig(fname, dpi=dpi, bbox_inches='tight')
