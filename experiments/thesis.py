@@ -175,16 +175,21 @@ def estimate_s(run, tp, cal=1.0, eval_s=True, timed=None):
     ev = t.get('eval_s', {}).get(run['dataset'], d['eval_s'])
     return c * run['spe'] * (cfg.epochs * step_s + own_s1 * s1_s) + (ev if eval_s else 0.)
 
+def resumed(run):
+    "Whether a run's training was interrupted and resumed: its log's `time` (seconds since its process started) goes back."
+    t = [l['time'] for l in run['log'] if l.get('kind') == 'train' and 'time' in l]
+    return any(b < a for a, b in zip(t, t[1:]))
+
 def round_timings(results):
     """What the round's finished runs under `results` (committed summaries, read by `synthfg.results.load_results`)
     measured, in the queue's own condition (2 single-threaded jobs at once, overheads included):
     {'step_s': {(dataset, kind): median train_s / steps}, 'eval_s': {dataset: median eval_s}, 'n': runs read}.
-    Stage-1-only runs and runs that trained their own stage 1 give no step time."""
+    Stage-1-only runs, runs that trained their own stage 1 and resumed runs (`resumed`) give no step time."""
     steps, evals, runs = {}, {}, [r for r in load_results(results) if r['name'].split('_')[0] in DATASETS and 'eval_s' in r['timing']]
     for r in runs:
         ds, cfg, n = r['name'].split('_')[0], r['cfg'], r['final'].get('global_step')
         evals.setdefault(ds, []).append(r['timing']['eval_s'])
-        if cfg.epochs and n and not (cfg.synth and cfg.decoder_init is None and cfg.decoder_epochs):
+        if cfg.epochs and n and not resumed(r) and not (cfg.synth and cfg.decoder_init is None and cfg.decoder_epochs):
             steps.setdefault((ds, kind(cfg)), []).append(r['timing']['train_s'] / n)
     med = lambda v: {k: statistics.median(x) for k, x in v.items()}
     return dict(step_s=med(steps), eval_s=med(evals), n=len(runs))
@@ -257,8 +262,8 @@ def print_plan(runs, tp, results=None):
     print(f"  calibration x{cal:.2f} (training time only; eval from EVAL_S): median ratio of the previous round's flowers12 training times (same settings, 2 jobs at a time; "
           f"older code) to their estimate from these throughputs; applied where the round has not timed a kind itself")
     if timed.get('step_s'):
-        print(f"  the round's own timings ({timed['n']} finished runs under {Path(results).name}/, median seconds per joint-training step, "
-              f"2 single-threaded jobs at once) replace the throughput for: " + ', '.join(f"{ds} {k} {v:.2f} s" for (ds, k), v in sorted(timed['step_s'].items()))
+        print(f"  the round's own timings ({timed['n']} finished runs under {Path(results).name}/, median seconds per joint-training step "
+              f"of those never resumed, 2 single-threaded jobs at once) replace the throughput for: " + ', '.join(f"{ds} {k} {v:.2f} s" for (ds, k), v in sorted(timed['step_s'].items()))
               + "; eval: " + ', '.join(f"{ds} {v:.0f} s" for ds, v in sorted(timed['eval_s'].items())))
     tot = left = 0.
     for g, ests in by_group.items():
