@@ -50,7 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import collect, execute, folder_state, log, state, _env        # the queue machinery of the previous round
-from synthfg.results import load_results
+from synthfg.results import load_results, train_segments
 
 from synthfg.config import Config
 from synthfg.data import data_root
@@ -176,9 +176,8 @@ def estimate_s(run, tp, cal=1.0, eval_s=True, timed=None):
     return c * run['spe'] * (cfg.epochs * step_s + own_s1 * s1_s) + (ev if eval_s else 0.)
 
 def resumed(run):
-    "Whether a run's training was interrupted and resumed: its log's `time` (seconds since its process started) goes back."
-    t = [l['time'] for l in run['log'] if l.get('kind') == 'train' and 'time' in l]
-    return any(b < a for a, b in zip(t, t[1:]))
+    "Whether a run's training was interrupted and resumed (more than one process trained it: `train_segments`)."
+    return len(train_segments(run)) > 1
 
 def round_timings(results):
     """What the round's finished runs under `results` (committed summaries, read by `synthfg.results.load_results`)

@@ -6,7 +6,7 @@
 __all__ = ['COLUMNS', 'BUDGET_FIELDS', 'DIAG_COLUMNS', 'FAST_COLUMNS', 'metric_value', 'load_results', 'select', 'zero_noise',
            'row_label', 'by_label', 'budget', 'budget_line', 'mean_std', 'last_epoch', 'silent_branches', 'branch_note',
            'val_psnr_of', 'l_c_cell', 'diag_cells', 'results_table', 'paired_diff', 'diff_table', 'main_runs',
-           'base_pairs', 'verdict', 'alpha_curve', 'cpu_hours', 'nuisance_factors', 'nuisance_table',
+           'base_pairs', 'verdict', 'alpha_curve', 'train_segments', 'cpu_hours', 'nuisance_factors', 'nuisance_table',
            'nuisance_verdict', 'control_pairs', 'control_runs', 'init_pairs', 'round_report']
 
 # %% ../nbs/10_results.ipynb
@@ -271,9 +271,16 @@ def alpha_curve(runs:list, col:str='linear 100%', method:str='mocov2', ax=None, 
     ax.set_title(title or f'Fig. 5: {col} vs α', fontsize=10)
     return ax
 
+def train_segments(run) -> list:
+    "The last logged `time` (s since its process started) of each process that trained `run`: a resume starts the clock again."
+    t = [l['time'] for l in run['log'] if l.get('kind') == 'train' and 'time' in l]
+    return [a for a, b in zip(t, t[1:]) if b < a] + t[-1:]
+
 def cpu_hours(runs:list) -> float:
-    "CPU-hours of `runs`: (training + evaluation (+ faithful protocol) wall time) x threads per run, from each run's timing.json."
-    t = lambda r: sum(r['timing'].get(k, 0.) for k in ('train_s', 'eval_s', 'faithful_s'))
+    """CPU-hours of `runs`: (training + evaluation (+ faithful protocol) wall time) x threads per run, from each run's
+    timing.json; training is at least what the log's segments add up to (timing.json misses a process killed mid-way)."""
+    train = lambda r: max(r['timing'].get('train_s', 0.), sum(train_segments(r)))
+    t = lambda r: train(r) + sum(r['timing'].get(k, 0.) for k in ('eval_s', 'faithful_s'))
     return sum(t(r) * r['timing'].get('threads', 1) for r in runs) / 3600
 
 # %% ../nbs/10_results.ipynb
