@@ -280,7 +280,7 @@ def pair_sensitivity(model, it, seed=0):
     r = r * dv.norm(dim=1, keepdim=True) / r.norm(dim=1, keepdim=True)
     im = lambda t: denormalize(t).clamp(0, 1)
     with torch.no_grad():
-        x_hat = im(model.decoder(v)); move = lambda d: float(_absdiff(im(model.decoder(v + d)), x_hat).mean())
+        x_hat = im(it['x_hat']); move = lambda d: float(_absdiff(im(model.decoder(v + d)), x_hat).mean())
         return dict(rel_norm=float((dv.norm(dim=1) / v.norm(dim=1)).mean()), method=move(dv), isotropic=move(r))
 
 # %% ../nbs/09_figures.ipynb
