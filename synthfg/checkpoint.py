@@ -7,7 +7,7 @@ __all__ = ['CKPT_FORMAT', 'rng_state', 'set_rng_state', 'RunError', 'save_checkp
            'stored_config', 'load_encoder', 'export_encoder', 'synthfg_export']
 
 # %% ../nbs/06b_checkpoint.ipynb
-import errno, os, pickle, random, shutil, sys, tempfile
+import errno, io, os, pickle, random, shutil, sys, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +42,6 @@ def set_rng_state(s):
 class RunError(RuntimeError):
     "A run cannot start or go on for a reason the user can fix (folder, lock, disk, data); the message says how."
 
-def _nbytes(obj):
-    "Bytes of the tensors in a nested dict/list `obj` (what a checkpoint needs on disk, near enough)."
-    if torch.is_tensor(obj): return obj.numel() * obj.element_size()
-    if isinstance(obj, dict): return sum(_nbytes(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)): return sum(_nbytes(v) for v in obj)
-    return 0
-
 def _writable(p):
     "Whether `p` can be written: an existing file by the effective user's permissions, a folder by creating a file in it."
     p = Path(p)
@@ -59,18 +52,22 @@ def _writable(p):
     except OSError: return False
 
 def save_checkpoint(obj, path):
-    "Atomically write `obj` to `path` (temp file in the same folder, fsync, os.replace); a full disk is a `RunError`."
+    "Atomically write `obj` to `path` (serialised in memory, temp file in the same folder, fsync, os.replace); a full disk is a `RunError`."
     path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
+    buf = io.BytesIO(); torch.save(obj, buf)         # torch's own file writer turns a disk filling midway into
+    try:                                             #   RuntimeError('unexpected pos'): the errno would be lost
         with open(tmp, 'wb') as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+            f.write(buf.getbuffer()); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
+        keep = f"the previous checkpoint {path} is intact" if path.exists() else "no checkpoint was written before"
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            keep = f"the previous checkpoint {path} is intact" if path.exists() else "no checkpoint was written before"
-            raise RunError(f"no space left in {path.parent} for the checkpoint: it needs about {_nbytes(obj):,} bytes and "
+            raise RunError(f"no space left in {path.parent} for the checkpoint: it needs {buf.tell():,} bytes and "
                            f"{shutil.disk_usage(path.parent).free:,} are free; {keep}") from None
+        if isinstance(e, OSError) and e.errno == errno.EFBIG:
+            raise RunError(f"the checkpoint {path} needs {buf.tell():,} bytes, more than this process's file-size limit "
+                           f"allows (ulimit -f); {keep}") from None
         raise
     return path
 
