@@ -97,12 +97,19 @@ def log(runs_dir, msg):
         print(line, flush=True)
         with open(runs_dir/'progress.log', 'a') as f: f.write(line + '\n')
 
+RETRAINED = 'retrained.json'    # in a run folder that trained a committed run again (its weights were not on this machine)
+
 def collect(run, results_dir):
-    "Copy the run's small summary files to results_dir/NAME (the results notebook reads them)."
-    src, dst = Path(run['cfg'].out), results_dir/run['name']
+    """Copy the run's small summary files to results_dir/NAME (the results notebook reads them). A run trained again
+    (RETRAINED in its folder) goes to results_dir/NAME/retrained/ instead, so the committed summaries stay; a run that
+    started from such a decoder (`decoder_init`) gets a copy of that note as stage1.json."""
+    src, dst = Path(run['cfg'].out), Path(results_dir)/run['name']
+    if (src/RETRAINED).is_file(): dst = dst/'retrained'
     dst.mkdir(parents=True, exist_ok=True)
-    for f in SUMMARY_FILES:
+    for f in SUMMARY_FILES + (RETRAINED,):
         if (src/f).exists(): shutil.copy2(src/f, dst/f)
+    init = getattr(run['cfg'], 'decoder_init', None)
+    if init and (Path(init)/RETRAINED).is_file(): shutil.copy2(Path(init)/RETRAINED, dst/'stage1.json')
 
 def _env(threads):
     "Environment of a child run: `threads` torch/BLAS threads, unbuffered output."

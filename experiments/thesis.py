@@ -25,6 +25,11 @@ are copied to experiments/thesis/NAME/ at once, so `git add experiments/thesis` 
 run's checkpoint.pt is then deleted (disk: ~117 runs) except for the seed-0 runs with synthesized pairs, which Fig. 4
 and the figures notebook load; --keep-checkpoints keeps all.
 
+On a fresh machine (run folders are git-ignored; the summaries are committed) a committed run is skipped ('committed'
+in --dry-run), except a shared stage 1 that a run still to do starts from: its decoder weights were never committed, so
+it is trained again ('retrain'), not bit-identically; its summaries go to experiments/thesis/NAME/retrained/ with
+retrained.json comparing it with the committed one, and each run started from it gets that note as stage1.json.
+
 Groups (every one on the three datasets, seeds 0, 1, 2; equal budget per dataset):
 - main:      MoCo v2, MoCo v2 + ours, SimSiam, SimSiam + ours (Tables 1/2; the paper's equal-epoch protocol);
 - ablation:  MoCo v2 + ours with Grad-CAM only / low-variance only (Table 4; 'both' is the main group's run);
@@ -49,7 +54,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import collect, execute, folder_state, log, state, _env        # the queue machinery of the previous round
+from results import RETRAINED, collect, execute, folder_state, log, state, _env        # the queue machinery of the previous round
 from synthfg.results import load_results, train_segments
 
 from synthfg.config import Config
@@ -154,6 +159,60 @@ def plan(runs_dir, groups, root, datasets=DATASETS, epochs=None, seeds=SEEDS):
             out += sorted(batch, key=lambda r: -r['flops'])
     return out
 
+# ---- a fresh machine: committed summaries, no run folders -----------------------------------------------------------
+def _first_record(d):
+    "The first line of folder `d`'s metrics.jsonl (its 'time' field makes it unique to one training), or None."
+    f = Path(d)/'metrics.jsonl'
+    if not f.is_file(): return None
+    with open(f) as fh: line = fh.readline().strip()
+    return json.loads(line) if line else None
+
+def provenance(run, results_dir):
+    """'new': nothing committed under `results_dir` for this run; 'same': the committed summaries came from this run
+    folder (same first metrics record); 'other': they came from another training of the same name (another machine:
+    run folders are git-ignored), so this folder, if it holds a run, is a retraining."""
+    old = Path(results_dir)/run['name']
+    if not (old/'metrics_fast.json').is_file(): return 'new'
+    mine = _first_record(run['cfg'].out)
+    return 'same' if mine is not None and mine == _first_record(old) else 'other'
+
+def queue_states(runs, results_dir):
+    """{name: state}: the run folder's state (`folder_state`), except for a run committed from another training
+    (`provenance` 'other'): 'committed' (skipped), or 'retrain' when it is the shared stage 1 of a run still to do, whose
+    decoder weights are needed and were never committed; it is trained again (same config and seed) and its summaries go
+    to results_dir/NAME/retrained/ (`mark_retrained`), the committed ones stay."""
+    st = {r['name']: state(r) if provenance(r, results_dir) != 'other' else 'committed' for r in runs}
+    needed = {r['needs'] for r in runs if r['needs'] and st[r['name']] not in ('done', 'committed')}
+    return {n: 'retrain' if s == 'committed' and n in needed else s for n, s in st.items()}
+
+def _summary(d):
+    "What `mark_retrained` compares of a stage-1 folder: its last validation PSNR, mean of its last 5 logged losses, linear top-1 and kNN."
+    recs = [json.loads(l) for l in (Path(d)/'metrics.jsonl').read_text().splitlines() if l.strip()]
+    fast = json.loads((Path(d)/'metrics_fast.json').read_text())
+    loss = [x['loss'] for x in recs if x.get('kind') == 'train'][-5:]
+    return dict(val_psnr=next((x['val_psnr'] for x in reversed(recs) if 'val_psnr' in x), None),
+                loss_last5=statistics.fmean(loss) if loss else None,
+                linear_top1=fast['linear_top1']['1.0'], knn_top1=fast['knn_top1'])
+
+def mark_retrained(run, results_dir):
+    "Write RETRAINED into a finished retraining's folder: which committed run it stands in for and how the two compare."
+    new, old = Path(run['cfg'].out), Path(results_dir)/run['name']
+    note = dict(run=run['name'], date=time.strftime('%Y-%m-%d %H:%M:%S'),
+                why='trained again with the same config and seed: the committed run\'s weights were not on this machine '
+                    '(run folders are git-ignored); not bit-identical (data order and kernels differ between machines)',
+                committed=_summary(old), retrained=_summary(new))
+    (new/RETRAINED).write_text(json.dumps(note, indent=1))
+    return note
+
+def with_stage1(runs, runs_dir, root):
+    "`runs` plus, first, the shared stage-1 runs they start from that are neither among them nor finished under `runs_dir`."
+    have = {r['name'] for r in runs}
+    need = {r['needs'] for r in runs if r['needs'] and r['needs'] not in have and folder_state(runs_dir/r['needs']) not in ('done', 'trained')}
+    if not need: return runs
+    extra = [r for r in plan(runs_dir, ['stage1'], root, sorted({r['dataset'] for r in runs}), seeds=tuple(sorted({r['seed'] for r in runs})))
+             if r['name'] in need]
+    return extra + runs
+
 # ---- throughput and the CPU-hours estimate ------------------------------------------------------------------------
 def kind(cfg):
     "The measured kind a run's step time is read from: base method, + ours or + L_R only (nu = 0)."
@@ -247,10 +306,11 @@ def print_plan(runs, tp, results=None):
     "The queue (name, group, state, estimated minutes) and the CPU-hours / wall-hours estimate of each group."
     by_group, raw, cal = {}, 0., (calibration(tp) or 1.0) if tp else 1.0
     timed = round_timings(results) if results else {}
+    states = queue_states(runs, results) if results else {r['name']: state(r) for r in runs}
     for r in runs:
         est = estimate_s(r, tp, cal, timed=timed) if tp else float('nan')
         raw += estimate_s(r, tp) if tp else 0.
-        st = state(r)
+        st = states[r['name']]
         by_group.setdefault(r['group'], []).append((est, st))
         print(f"{r['name']:36s} {r['group']:9s} {r['cfg'].epochs:3d} ep {st:8s} ~{est / 60:5.1f} min")
     if not tp: print("no thesis_throughput.json: run --measure for the estimate"); return
@@ -266,9 +326,9 @@ def print_plan(runs, tp, results=None):
               + "; eval: " + ', '.join(f"{ds} {v:.0f} s" for ds, v in sorted(timed['eval_s'].items())))
     tot = left = 0.
     for g, ests in by_group.items():
-        h, l = sum(e for e, _ in ests) / 3600, sum(e for e, st in ests if st != 'done') / 3600; tot += h; left += l
+        h, l = sum(e for e, _ in ests) / 3600, sum(e for e, st in ests if st not in ('done', 'committed')) / 3600; tot += h; left += l
         print(f"  group {g:9s} {len(ests):3d} runs  {h:5.2f} CPU-hours  ~{h / JOBS:4.2f} h wall at {JOBS} jobs; "
-              f"not done: {sum(st != 'done' for _, st in ests)} runs, ~{l / JOBS:4.2f} h wall")
+              f"not done: {sum(st not in ('done', 'committed') for _, st in ests)} runs, ~{l / JOBS:4.2f} h wall")
     print(f"  all           {len(runs):3d} runs  {tot:5.2f} CPU-hours  ~{tot / JOBS:4.2f} h wall at {JOBS} jobs; not done: ~{left / JOBS:4.2f} h wall "
           f"(throughput alone, uncalibrated: {raw / 3600:.1f} CPU-hours)")
 
@@ -332,23 +392,32 @@ def main():
         runs = [r for r in plan(runs_dir, ['main'], root, ['synthetic'], epochs={'synthetic': 1}, seeds=(0,))
                 if r['label'] == 'mocov2_ours']
         for r in runs: r['cfg'].decoder_epochs, r['cfg'].decoder_init, r['needs'] = 1, None, None   # its own 1 decoder epoch + 1 joint epoch
-    else: runs = plan(runs_dir, groups, root, datasets, seeds=seeds)
+    else: runs = with_stage1(plan(runs_dir, groups, root, datasets, seeds=seeds), runs_dir, root)
     tp = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.is_file() else None
     if a.dry_run or a.collect:
         if a.collect:
             for r in runs:
-                if state(r) == 'done': collect(r, results_dir)
+                if state(r) != 'done': continue
+                if provenance(r, results_dir) == 'other' and not (Path(r['cfg'].out)/RETRAINED).is_file(): mark_retrained(r, results_dir)
+                collect(r, results_dir)
         print_plan(runs, tp, results_dir); return
     (runs_dir/'logs').mkdir(parents=True, exist_ok=True); (runs_dir/'configs').mkdir(parents=True, exist_ok=True)
     log(runs_dir, f"queue: {len(runs)} runs ({sum(state(r) == 'done' for r in runs)} done), {a.jobs} at a time, "
                   f"{a.threads} thread(s) each; summaries to {results_dir}")
-    done = {r['name']: threading.Event() for r in runs}
+    done, states = {r['name']: threading.Event() for r in runs}, queue_states(runs, results_dir)
     def run_one(r):
+        if states[r['name']] == 'committed':          # finished on another machine and not needed here
+            done[r['name']].set(); return 'done'
         if r['needs'] in done:                       # the shared stage 1 of this run is in the queue: wait for it
             done[r['needs']].wait()
         if r['needs'] and folder_state(runs_dir/r['needs']) not in ('done', 'trained'):
             log(runs_dir, f"SKIPPED {r['name']}: its stage 1 {r['needs']} did not finish"); done[r['name']].set(); return 'failed'
-        try: st = execute(r, runs_dir, results_dir, a.threads)
+        try:
+            if states[r['name']] != 'retrain': st = execute(r, runs_dir, results_dir, a.threads)
+            else:                                    # its summaries must not replace the committed ones
+                if (st := execute(r, runs_dir, runs_dir/'retrained', a.threads)) == 'done':
+                    n = mark_retrained(r, results_dir); collect(r, results_dir)
+                    log(runs_dir, f"retrained {r['name']}: committed {n['committed']}, now {n['retrained']}")
         finally: done[r['name']].set()
         ck = Path(r['cfg'].out)/'checkpoint.pt'
         if st == 'done' and not a.keep_checkpoints and not keeps_checkpoint(r) and ck.exists(): ck.unlink()
