@@ -199,7 +199,7 @@ def mark_retrained(run, results_dir):
     new, old = Path(run['cfg'].out), Path(results_dir)/run['name']
     note = dict(run=run['name'], date=time.strftime('%Y-%m-%d %H:%M:%S'),
                 why='trained again with the same config and seed: the committed run\'s weights were not on this machine '
-                    '(run folders are git-ignored); not bit-identical (data order and kernels differ between machines)',
+                    '(run folders are git-ignored); not bit-identical to it: the losses differ from the first logged step on',
                 committed=_summary(old), retrained=_summary(new))
     (new/RETRAINED).write_text(json.dumps(note, indent=1))
     return note
