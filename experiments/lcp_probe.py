@@ -12,9 +12,10 @@ larger (std_g ~0.093 vs std_var ~0.024). The probe separates them: Grad-CAM nois
 values; it logs L_Cp, cos(z_hat, z_hat_p), the pair gap and the noise stds every 5 steps.
 
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s1 --seed 1      # 4 x 40 steps, one at a time
+    python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2
 
 Each variant is a `synthfg_train` run of the thesis round's synthetic setting (thesis.dataset_configs) that starts from
-the given stage 1 and stops after --steps joint steps; the summary goes to experiments/lcp_probe.json (committed).
+the given stage 1 and stops after --steps joint steps; the summary goes to experiments/lcp_probe_s{seed}.json (committed).
 """
 import argparse, json, subprocess, sys, time
 from pathlib import Path
@@ -41,9 +42,10 @@ def main():
     ap.add_argument('--seed', type=int, required=True, help="the seed of --stage1's run (the initial encoder must match)")
     ap.add_argument('--steps', type=int, default=40); ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--runs', default=str(thesis.REPO/'runs'/'lcp_probe'))
-    ap.add_argument('--results', default=str(thesis.REPO/'experiments'/'lcp_probe.json'))
+    ap.add_argument('--results', default=None, help='summary file [experiments/lcp_probe_s{seed}.json]')
     a = ap.parse_args()
     s1 = Path(a.stage1)
+    a.results = a.results or str(thesis.REPO/'experiments'/f'lcp_probe_s{a.seed}.json')
     if not (s1/'checkpoint.pt').is_file(): ap.error(f"--stage1: {s1/'checkpoint.pt'} not found (run the thesis queue's stage 1 first)")
     base = {**thesis.dataset_configs(data_root())['synthetic'], 'epochs': thesis.EPOCHS['synthetic']}
     runs, out = Path(a.runs), {'stage1': str(s1), 'seed': a.seed, 'steps': a.steps, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
