@@ -50,6 +50,7 @@ class Config:
     m: float = 0.999                    # MoCo momentum
     tau: float = 0.2                    # temperature of Eq. 1 and Eq. 7
     D: int = 5632                       # memory bank size (Sec. 3.4)
+    bank_min_fill: int|None = None      # vectors the bank must hold before Eq. 6 fires (none: D, a full bank)
     alpha: float = 1.0                  # weight of L_R in Eq. 8
     nu: float = 0.5                     # weight of L_Cp in Eq. 8
     eps_g: float = 0.1                  # Grad-CAM noise scale epsilon_g of Eq. 5
@@ -135,6 +136,8 @@ def _value_errors(cfg):
     if cfg.epochs == 0 and not (cfg.synth and cfg.decoder_epochs > 0):
         errs.append("epochs=0 trains nothing: it means decoder pre-training alone (synth=True and decoder_epochs > 0)")
     if cfg.decoder_init is not None and not cfg.synth: errs.append(f"decoder_init={cfg.decoder_init!r} needs synth=True (there is no decoder)")
+    if cfg.bank_min_fill is not None and cfg.D > 0 and not 2 <= cfg.bank_min_fill <= cfg.D:
+        errs.append(f"bank_min_fill={cfg.bank_min_fill} must be in [2, D={cfg.D}] (or None: D, a full bank)")
     if not 0 <= cfg.val_frac < 1: errs.append(f"val_frac={cfg.val_frac} must be in [0, 1) (the held-out share of the training split)")
     if cfg.synth and cfg.img_size > 0 and cfg.img_size % 32:
         errs.append(f"img_size={cfg.img_size} must be a multiple of 32 for the decoder (synth=True)")

@@ -98,7 +98,7 @@ def build_model(cfg):
     encoder, n = make_backbone(cfg.arch, cfg.weights, small_stem=cfg.use_small_stem)
     base = models.base_class(cfg.method).from_config(encoder, n, cfg)
     if not cfg.synth: return base
-    return SynthFG(base, Decoder(n, cfg.img_size, width=cfg.decoder_width), MemoryBank(n, cfg.D), alpha=cfg.alpha,
+    return SynthFG(base, Decoder(n, cfg.img_size, width=cfg.decoder_width), MemoryBank(n, cfg.D, min_fill=cfg.bank_min_fill), alpha=cfg.alpha,
                    nu=cfg.nu, eps_g=cfg.eps_g, eps_var=cfg.eps_var, kappa=cfg.kappa, perturb_mode=cfg.perturb, synth=True,
                    bank_norm=cfg.var_norm, gradcam_sign=cfg.gradcam_sign, bn_update_extra=cfg.bn_update_extra,
                    plain_bn=cfg.plain_bn)
@@ -385,13 +385,13 @@ class EpochMeans:
 def uses_eq6(cfg): return cfg.synth and cfg.epochs > 0 and cfg.nu > 0 and cfg.perturb in ('both', 'lowvar')
 
 def bank_steps(cfg, n_images, world=1):
-    "`(B, spe, first)`: global batch, steps per epoch, and the 1-based stage-2 step from which Eq. 6 is used (bank full)."
+    "`(B, spe, first)`: global batch, steps per epoch, and the 1-based stage-2 step from which Eq. 6 is used (bank ready)."
     b = cfg.batch_size // world
     B, spe = b * world, (n_images // world) // b
-    return B, spe, -(-cfg.D // B) + 1            # the bank gets one global batch per stage-2 step, after its use
+    return B, spe, -(-(cfg.bank_min_fill or cfg.D) // B) + 1   # the bank gets one global batch per stage-2 step, after its use
 
 def eq6_start(cfg, n_images, world=1):
-    "`(epoch, step)`, 1-based, of the first joint-training step that uses Eq. 6 (the bank holds D vectors), else None."
+    "`(epoch, step)`, 1-based, of the first joint-training step that uses Eq. 6 (the bank holds `bank_min_fill`, default D, vectors), else None."
     B, spe, first = bank_steps(cfg, n_images, world)
     if spe == 0 or first > spe * cfg.epochs: return None
     return (first - 1) // spe + 1, (first - 1) % spe + 1
@@ -403,10 +403,11 @@ def bank_fill_warning(cfg, n_images, world=1):
     "The warning for a run that uses Eq. 6 but ends before its memory bank is full (None otherwise)."
     if not uses_eq6(cfg) or eq6_start(cfg, n_images, world): return None
     B, spe, first = bank_steps(cfg, n_images, world)
-    return (f"memory bank D={cfg.D} never fills in this run: {n_images} training images per epoch give {spe * B} feature "
+    need = f"memory bank D={cfg.D} never fills" if cfg.bank_min_fill is None else f"memory bank never holds bank_min_fill={cfg.bank_min_fill} vectors"
+    return (f"{need} in this run: {n_images} training images per epoch give {spe * B} feature "
             f"vectors per epoch ({spe} steps of {B}), {spe * B * cfg.epochs} in {cfg.epochs} epoch(s); Eq. 6 (low-variance "
             f"noise) would start at stage-2 step {first} (epoch {(first - 1) // max(spe, 1) + 1}, step "
-            f"{(first - 1) % max(spe, 1) + 1}): never in this run. Lower D (--mem-size) or train longer")
+            f"{(first - 1) % max(spe, 1) + 1}): never in this run. Lower D (--mem-size) or --bank-min-fill, or train longer")
 
 def _fired(v): return v is not None and math.isfinite(v) and v != 0
 
