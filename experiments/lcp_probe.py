@@ -9,10 +9,13 @@ until the memory bank is full (D = 512 at batch 32: the first 16 steps, exactly 
 Grad-CAM noise is there from step 1; and once both fire (every dimension: frac_lowvar = 1) the Grad-CAM noise is ~4x
 larger (std_g ~0.093 vs std_var ~0.024). The probe separates them: Grad-CAM noise from step 1 but 4x smaller
 (eps_g = 0.025), and low-variance noise 4x larger (eps_var = 0.2) but still only from step 17, beside the paper's
-values; it logs L_Cp, cos(z_hat, z_hat_p), the pair gap and the noise stds every 5 steps.
+values, and the low-variance noise at both sizes from step 3 (bank_min_fill = 64: Eq. 6 once the bank holds two
+batches); it logs L_Cp, cos(z_hat, z_hat_p), the pair gap and the noise stds every 5 steps.
 
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s1 --seed 1      # 4 x 40 steps, one at a time
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2
+    python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2 --variants "lowvar eps_var=0.05 from step 3"
+                                                      # only these variants, added to the seed's summary
 
 Each variant is a `synthfg_train` run of the thesis round's synthetic setting (thesis.dataset_configs) that starts from
 the given stage 1 and stops after --steps joint steps; the summary goes to experiments/lcp_probe_s{seed}.json (committed).
@@ -28,7 +31,9 @@ from results import _env
 VARIANTS = {'gradcam eps_g=0.1 (paper)': dict(perturb='gradcam', eps_g=0.1),
             'gradcam eps_g=0.025': dict(perturb='gradcam', eps_g=0.025),
             'lowvar eps_var=0.05 (paper)': dict(perturb='lowvar', eps_var=0.05),
-            'lowvar eps_var=0.2': dict(perturb='lowvar', eps_var=0.2)}
+            'lowvar eps_var=0.2': dict(perturb='lowvar', eps_var=0.2),
+            'lowvar eps_var=0.05 from step 3': dict(perturb='lowvar', eps_var=0.05, bank_min_fill=64),   # Eq. 6 from step 3
+            'lowvar eps_var=0.2 from step 3': dict(perturb='lowvar', eps_var=0.2, bank_min_fill=64)}
 KEYS = ('l_cp', 'cos_zp', 'pair_gap', 'std_g', 'std_var', 'l_c')
 
 def trajectory(run):
@@ -43,7 +48,10 @@ def main():
     ap.add_argument('--steps', type=int, default=40); ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--runs', default=str(thesis.REPO/'runs'/'lcp_probe'))
     ap.add_argument('--results', default=None, help='summary file [experiments/lcp_probe_s{seed}.json]')
+    ap.add_argument('--variants', default=None, help=f'comma-separated subset of {list(VARIANTS)} (default: all), merged into the summary')
     a = ap.parse_args()
+    todo = list(VARIANTS) if a.variants is None else [v.strip() for v in a.variants.split(',') if v.strip()]
+    if bad := [v for v in todo if v not in VARIANTS]: ap.error(f"--variants: unknown {bad}; choose from {list(VARIANTS)}")
     s1 = Path(a.stage1)
     a.results = a.results or str(thesis.REPO/'experiments'/f'lcp_probe_s{a.seed}.json')
     if not (s1/'checkpoint.pt').is_file(): ap.error(f"--stage1: {s1/'checkpoint.pt'} not found (run the thesis queue's stage 1 first)")
@@ -51,7 +59,10 @@ def main():
     runs, out = Path(a.runs), {'stage1': str(s1), 'seed': a.seed, 'steps': a.steps, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
                                'setting': 'thesis round, synthetic set, MoCo v2 + ours (nu 0.5), 1 thread', 'variants': {}}
     runs.mkdir(parents=True, exist_ok=True)
-    for label, kw in VARIANTS.items():
+    old = json.loads(Path(a.results).read_text()) if Path(a.results).is_file() else None
+    if old and (old['seed'], old['steps']) == (a.seed, a.steps): out['variants'] = old['variants']   # add to it
+    for label in todo:
+        kw = VARIANTS[label]
         d = runs/label.split(' (')[0].replace(' ', '_').replace('=', '')
         cfg = thesis.make_config(base, method='mocov2', synth=True, seed=a.seed, decoder_init=str(s1), max_steps=a.steps,
                                  out=str(d), **kw)
