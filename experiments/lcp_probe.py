@@ -12,7 +12,7 @@ larger (std_g ~0.093 vs std_var ~0.024). The probe separates them: Grad-CAM nois
 values, and the low-variance noise at both sizes from step 3 (bank_min_fill = 64: Eq. 6 once the bank holds two
 batches); it logs L_Cp, cos(z_hat, z_hat_p), the pair gap and the noise stds every 5 steps.
 
-    python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s1 --seed 1      # 4 x 40 steps, one at a time
+    python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s1 --seed 1      # 6 x 40 steps, one at a time
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2 --variants "lowvar eps_var=0.05 from step 3"
                                                       # only these variants, added to the seed's summary

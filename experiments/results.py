@@ -116,9 +116,12 @@ def _env(threads):
     return {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads), 'PYTHONUNBUFFERED': '1'}
 
 def execute(run, runs_dir, results_dir, threads):
+    "Train (or resume) and evaluate `run`, then `collect` its summaries to `results_dir` (None: the caller collects) -> 'done' | 'failed'."
     d, name = Path(run['cfg'].out), run['name']
     st = state(run)
-    if st == 'done': collect(run, results_dir); return 'done'
+    if st == 'done':
+        if results_dir is not None: collect(run, results_dir)
+        return 'done'
     env = _env(threads)
     bindir = Path(sys.executable).parent
     logf = runs_dir/'logs'/f'{name}.log'
@@ -143,7 +146,7 @@ def execute(run, runs_dir, results_dir, threads):
         timing['eval_s'] = time.time() - t0
         (d/'timing.json').write_text(json.dumps({**timing, 'threads': threads}))
         if r.returncode: log(runs_dir, f"FAILED {name} (synthfg_eval exit {r.returncode}; see {logf})"); return 'failed'
-    collect(run, results_dir)
+    if results_dir is not None: collect(run, results_dir)
     log(runs_dir, f"done {name}: train {timing['train_s']:.0f} s, eval {timing['eval_s']:.0f} s")
     return 'done'
 

@@ -55,7 +55,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import RETRAINED, collect, execute, folder_state, log, state, _env        # the queue machinery of the previous round
-from synthfg.results import load_results, train_segments
+from synthfg.results import load_results, train_segments, val_psnr_of
 
 from synthfg.config import Config
 from synthfg.data import data_root
@@ -190,7 +190,7 @@ def _summary(d):
     recs = [json.loads(l) for l in (Path(d)/'metrics.jsonl').read_text().splitlines() if l.strip()]
     fast = json.loads((Path(d)/'metrics_fast.json').read_text())
     loss = [x['loss'] for x in recs if x.get('kind') == 'train'][-5:]
-    return dict(val_psnr=next((x['val_psnr'] for x in reversed(recs) if 'val_psnr' in x), None),
+    return dict(val_psnr=val_psnr_of({'final': json.loads((Path(d)/'final_metrics.json').read_text())}),
                 loss_last5=statistics.fmean(loss) if loss else None,
                 linear_top1=fast['linear_top1']['1.0'], knn_top1=fast['knn_top1'])
 
@@ -203,6 +203,11 @@ def mark_retrained(run, results_dir):
                 committed=_summary(old), retrained=_summary(new))
     (new/RETRAINED).write_text(json.dumps(note, indent=1))
     return note
+
+def collect_run(run, results_dir):
+    "`collect` a finished run; a retraining of a committed run (`provenance` 'other') is first marked (`mark_retrained`), so it lands in NAME/retrained/."
+    if provenance(run, results_dir) == 'other' and not (Path(run['cfg'].out)/RETRAINED).is_file(): mark_retrained(run, results_dir)
+    collect(run, results_dir)
 
 def with_stage1(runs, runs_dir, root):
     "`runs` plus, first, the shared stage-1 runs they start from that are neither among them nor finished under `runs_dir`."
@@ -397,9 +402,7 @@ def main():
     if a.dry_run or a.collect:
         if a.collect:
             for r in runs:
-                if state(r) != 'done': continue
-                if provenance(r, results_dir) == 'other' and not (Path(r['cfg'].out)/RETRAINED).is_file(): mark_retrained(r, results_dir)
-                collect(r, results_dir)
+                if state(r) == 'done': collect_run(r, results_dir)
         print_plan(runs, tp, results_dir); return
     (runs_dir/'logs').mkdir(parents=True, exist_ok=True); (runs_dir/'configs').mkdir(parents=True, exist_ok=True)
     log(runs_dir, f"queue: {len(runs)} runs ({sum(state(r) == 'done' for r in runs)} done), {a.jobs} at a time, "
@@ -414,10 +417,10 @@ def main():
             log(runs_dir, f"SKIPPED {r['name']}: its stage 1 {r['needs']} did not finish"); done[r['name']].set(); return 'failed'
         try:
             if states[r['name']] != 'retrain': st = execute(r, runs_dir, results_dir, a.threads)
-            else:                                    # its summaries must not replace the committed ones
-                if (st := execute(r, runs_dir, runs_dir/'retrained', a.threads)) == 'done':
-                    n = mark_retrained(r, results_dir); collect(r, results_dir)
-                    log(runs_dir, f"retrained {r['name']}: committed {n['committed']}, now {n['retrained']}")
+            elif (st := execute(r, runs_dir, None, a.threads)) == 'done':     # its summaries must not replace the committed ones
+                (Path(r['cfg'].out)/RETRAINED).unlink(missing_ok=True); collect_run(r, results_dir)   # compared afresh
+                n = json.loads((Path(r['cfg'].out)/RETRAINED).read_text())
+                log(runs_dir, f"retrained {r['name']}: committed {n['committed']}, now {n['retrained']}")
         finally: done[r['name']].set()
         ck = Path(r['cfg'].out)/'checkpoint.pt'
         if st == 'done' and not a.keep_checkpoints and not keeps_checkpoint(r) and ck.exists(): ck.unlink()
