@@ -16,9 +16,16 @@ batches); it logs L_Cp, cos(z_hat, z_hat_p), the pair gap and the noise stds eve
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2
     python experiments/lcp_probe.py --stage1 runs/thesis/synthetic_stage1_s2 --seed 2 --variants "lowvar eps_var=0.05 from step 3"
                                                       # only these variants, added to the seed's summary
+    python experiments/lcp_probe.py --dataset flowers --stage1 runs/thesis/flowers_stage1_s2 --seed 2
+                                                      # the same probe on flowers12, where low-variance only stalls as well
 
-Each variant is a `synthfg_train` run of the thesis round's synthetic setting (thesis.dataset_configs) that starts from
-the given stage 1 and stops after --steps joint steps; the summary goes to experiments/lcp_probe_s{seed}.json (committed).
+--dataset is 'synthetic' or 'flowers', the two datasets on which the ablation's low-variance-only row stalls (2 of 3 seeds
+each; GTSRB-35's never does). Both have batch 32 and D = 512, so the variants' step numbers (Eq. 6 from step 17, or from
+step 3 with bank_min_fill = 64) hold on both.
+
+Each variant is a `synthfg_train` run of the thesis round's setting of --dataset (thesis.dataset_configs) that starts from
+the given stage 1 and stops after --steps joint steps; the summary goes to experiments/lcp_probe_s{seed}.json (synthetic)
+or experiments/lcp_probe_{dataset}_s{seed}.json (committed).
 """
 import argparse, json, subprocess, sys, time
 from pathlib import Path
@@ -27,6 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import thesis
 from synthfg.data import data_root
 from results import _env
+from synthfg.config import Config
+
+DATASETS = ('synthetic', 'flowers')     # where the ablation's low-variance-only row stalls; both batch 32, D = 512
 
 VARIANTS = {'gradcam eps_g=0.1 (paper)': dict(perturb='gradcam', eps_g=0.1),
             'gradcam eps_g=0.025': dict(perturb='gradcam', eps_g=0.025),
@@ -43,21 +53,26 @@ def trajectory(run):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--stage1', required=True, help='a finished synthetic stage-1 run folder of the thesis round (same seed)')
+    ap.add_argument('--dataset', default='synthetic', choices=DATASETS, help='the thesis setting to probe (default synthetic)')
+    ap.add_argument('--stage1', required=True, help='a finished stage-1 run folder of the thesis round (same dataset and seed)')
     ap.add_argument('--seed', type=int, required=True, help="the seed of --stage1's run (the initial encoder must match)")
     ap.add_argument('--steps', type=int, default=40); ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--runs', default=str(thesis.REPO/'runs'/'lcp_probe'))
-    ap.add_argument('--results', default=None, help='summary file [experiments/lcp_probe_s{seed}.json]')
+    ap.add_argument('--runs', default=None, help='run folders [runs/lcp_probe, runs/lcp_probe/DATASET for flowers]')
+    ap.add_argument('--results', default=None, help='summary file [experiments/lcp_probe_s{seed}.json, _DATASET_s{seed} for flowers]')
     ap.add_argument('--variants', default=None, help=f'comma-separated subset of {list(VARIANTS)} (default: all), merged into the summary')
     a = ap.parse_args()
     todo = list(VARIANTS) if a.variants is None else [v.strip() for v in a.variants.split(',') if v.strip()]
     if bad := [v for v in todo if v not in VARIANTS]: ap.error(f"--variants: unknown {bad}; choose from {list(VARIANTS)}")
     s1 = Path(a.stage1)
-    a.results = a.results or str(thesis.REPO/'experiments'/f'lcp_probe_s{a.seed}.json')
+    tag = '' if a.dataset == 'synthetic' else f'{a.dataset}_'
+    a.results = a.results or str(thesis.REPO/'experiments'/f'lcp_probe_{tag}s{a.seed}.json')
+    a.runs = a.runs or str(thesis.REPO/'runs'/'lcp_probe'/tag.rstrip('_'))
     if not (s1/'checkpoint.pt').is_file(): ap.error(f"--stage1: {s1/'checkpoint.pt'} not found (run the thesis queue's stage 1 first)")
-    base = {**thesis.dataset_configs(data_root())['synthetic'], 'epochs': thesis.EPOCHS['synthetic']}
-    runs, out = Path(a.runs), {'stage1': str(s1), 'seed': a.seed, 'steps': a.steps, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
-                               'setting': 'thesis round, synthetic set, MoCo v2 + ours (nu 0.5), 1 thread', 'variants': {}}
+    if (s1/'config.yaml').is_file() and (got := Config.from_yaml(s1/'config.yaml')).dataset != thesis.dataset_configs(data_root())[a.dataset]['dataset']:
+        ap.error(f"--stage1: {s1} is a stage 1 of dataset {got.dataset!r}, not of --dataset {a.dataset!r}")
+    base = {**thesis.dataset_configs(data_root())[a.dataset], 'epochs': thesis.EPOCHS[a.dataset]}
+    runs, out = Path(a.runs), {'dataset': a.dataset, 'stage1': str(s1), 'seed': a.seed, 'steps': a.steps, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
+                               'setting': f'thesis round, {a.dataset}, MoCo v2 + ours (nu 0.5), 1 thread', 'variants': {}}
     runs.mkdir(parents=True, exist_ok=True)
     old = json.loads(Path(a.results).read_text()) if Path(a.results).is_file() else None
     if old and (old['seed'], old['steps']) == (a.seed, a.steps): out['variants'] = old['variants']   # add to it
