@@ -57,7 +57,7 @@ def main():
     ap.add_argument('--stage1', required=True, help='a finished stage-1 run folder of the thesis round (same dataset and seed)')
     ap.add_argument('--seed', type=int, required=True, help="the seed of --stage1's run (the initial encoder must match)")
     ap.add_argument('--steps', type=int, default=40); ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--runs', default=None, help='run folders [runs/lcp_probe, runs/lcp_probe/DATASET for flowers]')
+    ap.add_argument('--runs', default=None, help='run folders [runs/lcp_probe/DATASET_sSEED]')
     ap.add_argument('--results', default=None, help='summary file [experiments/lcp_probe_s{seed}.json, _DATASET_s{seed} for flowers]')
     ap.add_argument('--variants', default=None, help=f'comma-separated subset of {list(VARIANTS)} (default: all), merged into the summary')
     a = ap.parse_args()
@@ -66,7 +66,7 @@ def main():
     s1 = Path(a.stage1)
     tag = '' if a.dataset == 'synthetic' else f'{a.dataset}_'
     a.results = a.results or str(thesis.REPO/'experiments'/f'lcp_probe_{tag}s{a.seed}.json')
-    a.runs = a.runs or str(thesis.REPO/'runs'/'lcp_probe'/tag.rstrip('_'))
+    a.runs = a.runs or str(thesis.REPO/'runs'/'lcp_probe'/f'{a.dataset}_s{a.seed}')     # one folder per probe: seeds can run at once
     if not (s1/'checkpoint.pt').is_file(): ap.error(f"--stage1: {s1/'checkpoint.pt'} not found (run the thesis queue's stage 1 first)")
     if (s1/'config.yaml').is_file() and (got := Config.from_yaml(s1/'config.yaml')).dataset != thesis.dataset_configs(data_root())[a.dataset]['dataset']:
         ap.error(f"--stage1: {s1} is a stage 1 of dataset {got.dataset!r}, not of --dataset {a.dataset!r}")
