@@ -68,9 +68,9 @@ def main():
     a.results = a.results or str(thesis.REPO/'experiments'/f'lcp_probe_{tag}s{a.seed}.json')
     a.runs = a.runs or str(thesis.REPO/'runs'/'lcp_probe'/f'{a.dataset}_s{a.seed}')     # one folder per probe: seeds can run at once
     if not (s1/'checkpoint.pt').is_file(): ap.error(f"--stage1: {s1/'checkpoint.pt'} not found (run the thesis queue's stage 1 first)")
-    if (s1/'config.yaml').is_file() and (got := Config.from_yaml(s1/'config.yaml')).dataset != thesis.dataset_configs(data_root())[a.dataset]['dataset']:
-        ap.error(f"--stage1: {s1} is a stage 1 of dataset {got.dataset!r}, not of --dataset {a.dataset!r}")
     base = {**thesis.dataset_configs(data_root())[a.dataset], 'epochs': thesis.EPOCHS[a.dataset]}
+    if (s1/'config.yaml').is_file() and (got := Config.from_yaml(s1/'config.yaml').dataset) != base['dataset']:
+        ap.error(f"--stage1: {s1} is a stage 1 of dataset {got!r}, not of --dataset {a.dataset!r}")
     runs, out = Path(a.runs), {'dataset': a.dataset, 'stage1': str(s1), 'seed': a.seed, 'steps': a.steps, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
                                'setting': f'thesis round, {a.dataset}, MoCo v2 + ours (nu 0.5), 1 thread', 'variants': {}}
     runs.mkdir(parents=True, exist_ok=True)
