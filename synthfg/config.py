@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from fastcore.basics import patch
 from fastcore.docments import docments
 
 from .data import DATASETS
@@ -19,6 +20,7 @@ from .gradcam import GRADCAM_SIGNS
 from .memory_bank import VAR_NORMS
 from . import models
 from .perturb import PERTURB_MODES
+from .losses import RECON_SPACES
 
 # %% ../nbs/06a_config.ipynb
 ARCHS = tuple(models.ARCHS)            # the backbones of synthfg.models.make_backbone
@@ -26,9 +28,11 @@ AMP_MODES = ('none', 'bf16', 'fp16')
 DATA_PIPELINES = ('pil', 'tensor')     # PIL + DataLoader workers | uint8 tensor cache + batched device augmentations
 PAPER_K = 65536                        # the paper's MoCo queue size
 
+# %% ../nbs/06a_config.ipynb
 class ConfigError(ValueError):
     "A bad configuration value (the message names the field, the value and what is allowed)."
 
+# %% ../nbs/06a_config.ipynb
 @dataclass
 class Config:
     "The one configuration object of a synthfg run (paper defaults); YAML round-trip with `to_yaml`/`from_yaml`."
@@ -48,6 +52,7 @@ class Config:
     dim: int|None = None                # projection dim (none: the base's default_dim)
     K: int|None = None                  # MoCo queue size (none: largest multiple of the batch <= min(65536, N/2))
     m: float = 0.999                    # MoCo momentum
+    m_steps: int|None = None            # m is meant for a run of this many joint steps: a run of S steps uses m**(m_steps/S) (none: m as given)
     tau: float = 0.2                    # temperature of Eq. 1 and Eq. 7
     D: int = 5632                       # memory bank size (Sec. 3.4)
     bank_min_fill: int|None = None      # vectors the bank must hold before Eq. 6 fires (none: D, a full bank)
@@ -61,6 +66,8 @@ class Config:
     bn_update_extra: bool = False       # plain- and generated-image passes also update BatchNorm running stats
     plain_bn: str = 'eval'              # BatchNorm of every plain-image pass v = f(x): eval (running stats) | batch
     decoder_width: int = 32             # synthfg.decoder.Decoder width
+    recon_space: str = 'normalized'     # Eq. 2's MSE on the normalised images the encoder sees, or on [0, 1] pixels (synthfg.losses.RECON_SPACES)
+    hflip: bool = True                  # horizontal flip in the MoCo v2 views (off: datasets where a mirror image is another class)
     # optimisation
     epochs: int = 100                   # joint-training epochs (stage 2); 0: stage 1 only
     batch_size: int = 128               # global batch size, all GPUs together
@@ -89,25 +96,53 @@ class Config:
     max_steps: int|None = None          # stop (with a checkpoint) after this many optimiser steps, stage 1 + 2
     progress: bool = True               # progress bar and start line on rank 0
 
-    @property
-    def use_small_stem(self): return self.img_size <= 64 if self.small_stem == 'auto' else bool(self.small_stem)
-    @property
-    def base_lr(self): return self.lr if self.lr is not None else models.base_class(self.method).base_lr
-    @property
-    def sgd_lr(self): return self.base_lr * self.batch_size / 256
-    def queue_size(self, n=None):
-        "MoCo's K: `K` if set, else the largest multiple of `batch_size` <= min(65536, n // 2) (one batch at least; n=None: 65536)."
-        if self.K is not None: return self.K
-        cap = PAPER_K if n is None else min(PAPER_K, n // 2)
-        return max(1, cap // self.batch_size) * self.batch_size
-    def use_channels_last(self, device):
-        return torch.device(device).type == 'cuda' if self.channels_last == 'auto' else bool(self.channels_last)
-    @classmethod
-    def choices(cls):
-        "The allowed values of the fields that take one of a list; `method` reads the registry of bases."
-        return dict(dataset=tuple(DATASETS), method=tuple(models.BASES), perturb=tuple(PERTURB_MODES), arch=ARCHS,
-                    small_stem=(True, False, 'auto'), var_norm=tuple(VAR_NORMS), gradcam_sign=tuple(GRADCAM_SIGNS),
-                    amp=AMP_MODES, channels_last=(True, False, 'auto'), data_pipeline=DATA_PIPELINES, plain_bn=models.PLAIN_BN)
+# %% ../nbs/06a_config.ipynb
+@patch(as_prop=True)
+def use_small_stem(self:Config):
+    "Whether the backbone gets the 3×3 stride-1 stem without max-pool (`small_stem`; 'auto': images <= 64 px)."
+    return self.img_size <= 64 if self.small_stem == 'auto' else bool(self.small_stem)
+
+# %% ../nbs/06a_config.ipynb
+@patch(as_prop=True)
+def base_lr(self:Config):
+    "The base learning rate per 256 images: `lr`, or (None) the base method's own `base_lr`."
+    return self.lr if self.lr is not None else models.base_class(self.method).base_lr
+
+# %% ../nbs/06a_config.ipynb
+@patch(as_prop=True)
+def sgd_lr(self:Config):
+    "The SGD learning rate: `base_lr * batch_size / 256`."
+    return self.base_lr * self.batch_size / 256
+
+# %% ../nbs/06a_config.ipynb
+@patch
+def queue_size(self:Config, n=None):
+    "MoCo's K: `K` if set, else the largest multiple of `batch_size` <= min(65536, n // 2) (one batch at least; n=None: 65536)."
+    if self.K is not None: return self.K
+    cap = PAPER_K if n is None else min(PAPER_K, n // 2)
+    return max(1, cap // self.batch_size) * self.batch_size
+
+# %% ../nbs/06a_config.ipynb
+@patch
+def momentum_for(self:Config, steps):
+    "MoCo's momentum for a run of `steps` joint steps: `m`, or with `m_steps` set `m ** (m_steps / steps)` (the same forgetting)."
+    if self.m_steps is None or not steps: return self.m
+    return self.m ** (self.m_steps / steps)
+
+# %% ../nbs/06a_config.ipynb
+@patch
+def use_channels_last(self:Config, device):
+    "Whether to use the channels-last memory format on `device` (`channels_last`; 'auto': on CUDA only)."
+    return torch.device(device).type == 'cuda' if self.channels_last == 'auto' else bool(self.channels_last)
+
+# %% ../nbs/06a_config.ipynb
+@patch(cls_method=True)
+def choices(cls:Config):
+    "The allowed values of the fields that take one of a list; `method` reads the registry of bases."
+    return dict(dataset=tuple(DATASETS), method=tuple(models.BASES), perturb=tuple(PERTURB_MODES), arch=ARCHS,
+                small_stem=(True, False, 'auto'), var_norm=tuple(VAR_NORMS), gradcam_sign=tuple(GRADCAM_SIGNS),
+                amp=AMP_MODES, channels_last=(True, False, 'auto'), data_pipeline=DATA_PIPELINES, plain_bn=models.PLAIN_BN,
+                recon_space=RECON_SPACES)
 
 # %% ../nbs/06a_config.ipynb
 def _type_ok(v, tp):
@@ -119,11 +154,13 @@ def _type_ok(v, tp):
     if tp is int: return isinstance(v, int) and not isinstance(v, bool)
     return isinstance(v, tp)
 
+# %% ../nbs/06a_config.ipynb
 _POSITIVE = ('img_size', 'batch_size', 'D', 'log_every', 'knn_k', 'eval_batch_size', 'decoder_width', 'decoder_lr', 'tau')
 _NON_NEGATIVE = ('epochs', 'decoder_epochs', 'workers', 'eval_every', 'ckpt_every', 'alpha', 'nu', 'eps_g', 'eps_var', 'kappa',
                  'momentum', 'weight_decay')
-_POSITIVE_OR_NONE = ('lr', 'dim', 'K', 'max_steps')
+_POSITIVE_OR_NONE = ('lr', 'dim', 'K', 'max_steps', 'm_steps')
 
+# %% ../nbs/06a_config.ipynb
 def _value_errors(cfg):
     "The problems of `cfg`'s values that need no registry: choices, signs, ranges, the decoder's size, the device."
     errs = [f"{k}={getattr(cfg, k)!r} is not one of {', '.join(map(repr, allowed))}"
@@ -146,7 +183,9 @@ def _value_errors(cfg):
         errs.append(f"device={d!r} is not 'auto', 'cpu', 'cuda' or 'cuda:N'")
     return errs
 
-def _validate(self):
+# %% ../nbs/06a_config.ipynb
+@patch
+def validate(self:Config):
     "Raise one `ConfigError` listing every problem: types, then finiteness, then values and the base's own checks."
     errs = [f"{f.name}={getattr(self, f.name)!r} has type {type(getattr(self, f.name)).__name__}, expected {f.type}"
             for f in fields(self) if not _type_ok(getattr(self, f.name), f.type)]
@@ -157,10 +196,22 @@ def _validate(self):
         if self.method in models.BASES and self.batch_size > 0: errs += models.base_class(self.method).config_errors(self)
     if errs: raise ConfigError('bad config: ' + '; '.join(errs))
     return self
-Config.validate = _validate
 
 # %% ../nbs/06a_config.ipynb
-def _from_dict(cls, d, what='config'):
+def _one_line(e): return ' '.join(str(e).split())
+
+# %% ../nbs/06a_config.ipynb
+_NUMBER = re.compile(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?')
+
+def _as_number(v, tp):
+    "A string such as '3e-2' (which YAML 1.1 reads as a string) as a float, where field type `tp` takes floats."
+    if isinstance(v, str) and _NUMBER.fullmatch(v.strip()) and _type_ok(1.5, tp) and not _type_ok(v, tp): return float(v)
+    return v
+
+# %% ../nbs/06a_config.ipynb
+@patch(cls_method=True)
+def from_dict(cls:Config, d, what='config'):
+    "A config from mapping `d`; unknown keys are a `ConfigError` (`what` names the source in the message)."
     if not isinstance(d, dict): raise ConfigError(f"{what}: expected a mapping of config fields, got {type(d).__name__}")
     names = [f.name for f in fields(cls)]
     unknown = [k for k in d if k not in names]
@@ -169,16 +220,10 @@ def _from_dict(cls, d, what='config'):
     types_ = {f.name: f.type for f in fields(cls)}
     return cls(**{k: _as_number(v, types_[k]) for k, v in d.items()})
 
-_NUMBER = re.compile(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?')
-
-def _as_number(v, tp):
-    "A string such as '3e-2' (which YAML 1.1 reads as a string) as a float, where field type `tp` takes floats."
-    if isinstance(v, str) and _NUMBER.fullmatch(v.strip()) and _type_ok(1.5, tp) and not _type_ok(v, tp): return float(v)
-    return v
-
-def _one_line(e): return ' '.join(str(e).split())
-
-def _from_yaml(cls, path):
+# %% ../nbs/06a_config.ipynb
+@patch(cls_method=True)
+def from_yaml(cls:Config, path):
+    "The config stored in the YAML file `path` (a missing, binary or malformed file names `path`)."
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"config file {p} not found")
     try: d = yaml.safe_load(p.read_text())
@@ -186,14 +231,13 @@ def _from_yaml(cls, path):
     except yaml.YAMLError as e: raise ConfigError(f"config file {p}: not valid YAML ({_one_line(e)})") from None
     return cls.from_dict(d or {}, what=f"config file {p}")
 
-def _to_yaml(self, path=None):
+# %% ../nbs/06a_config.ipynb
+@patch
+def to_yaml(self:Config, path=None):
+    "The config as YAML text, also written to `path` if given."
     s = yaml.safe_dump(asdict(self), sort_keys=False)
     if path is not None: Path(path).write_text(s)
     return s
-
-Config.from_dict = classmethod(_from_dict)
-Config.from_yaml = classmethod(_from_yaml)
-Config.to_yaml = _to_yaml
 
 # %% ../nbs/06a_config.ipynb
 def _spellings(name):
@@ -201,10 +245,12 @@ def _spellings(name):
     name = name.lstrip('-').replace('-', '_')
     return [f"--{name.replace('_', '-')}"] + ([f'--{name}'] if '_' in name else [])
 
+# %% ../nbs/06a_config.ipynb
 def _show(v): return 'on' if v is True else 'off' if v is False else 'none' if v is None else str(v)
 
 def _choice_text(allowed): return ', '.join(_show(a) for a in allowed)
 
+# %% ../nbs/06a_config.ipynb
 def _parse_scalar(s, tp):
     "`s` as the type `tp` (str, int, float, bool); ValueError if it is not one."
     if tp is str: return s
@@ -215,12 +261,14 @@ def _parse_scalar(s, tp):
         raise ValueError(s)
     return tp(s)
 
+# %% ../nbs/06a_config.ipynb
 def _yaml_mapping(s):
     try: d = yaml.safe_load(s)
     except yaml.YAMLError as e: raise argparse.ArgumentTypeError(f"{s!r} is not valid YAML ({_one_line(e)})") from None
     if not isinstance(d, dict): raise argparse.ArgumentTypeError(f"{s!r} is not a YAML mapping such as '{{key: value}}'")
     return d
 
+# %% ../nbs/06a_config.ipynb
 def _converter(name, tp, allowed=None):
     "The argparse `type` of a field annotated `tp`: the text of the flag -> the field's value, or a clear usage error."
     opts = [t for t in typing.get_args(tp)] if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union else [tp]
@@ -245,6 +293,7 @@ def _field_help(doc, default):
     "The help line of a field: its comment and the dataclass default ('%' escaped for argparse)."
     return f"{doc or ''} [default: {_show(default)}]".strip().replace('%', '%%')
 
+# %% ../nbs/06a_config.ipynb
 def _add_field(p, f, tp, doc, spellings, allowed):
     "One option for field `f` (annotation `tp`): its spellings, help from `doc` and the default; absent unless given."
     default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
@@ -261,6 +310,7 @@ def _add_field(p, f, tp, doc, spellings, allowed):
     p.add_argument(*shown, type=conv, metavar=mv, help=_field_help(doc, default), **kw)
     for s in hidden: p.add_argument(s, type=conv, metavar=mv, help=argparse.SUPPRESS, **kw)
 
+# %% ../nbs/06a_config.ipynb
 def dataclass_parser(cls, prog=None, description=None, *, aliases=None, choices=None, extra=None, skip=()):
     "An `ArgumentParser` with one option per field of dataclass `cls` (help from the field comments, defaults from `cls`)."
     docs, hints = docments(cls), typing.get_type_hints(cls)
@@ -279,6 +329,7 @@ def dataclass_parser(cls, prog=None, description=None, *, aliases=None, choices=
         p.add_argument(*_spellings(name), dest=name, **kw)
     return p
 
+# %% ../nbs/06a_config.ipynb
 def split_args(ns, cls):
     "`(fields, extras)` of a namespace (or dict) parsed by `dataclass_parser(cls)`: the fields given, the extra options."
     d = dict(vars(ns) if isinstance(ns, argparse.Namespace) else ns)

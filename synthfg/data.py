@@ -399,14 +399,14 @@ def blur_kernel_size(img_size):
     "Odd Gaussian-blur kernel of about 10 % of the image side (>= 3)."
     return max(3, int(0.1 * img_size) // 2 * 2 + 1)
 
-def moco_v2_transform(img_size=224, scale=(0.2, 1.0)):
-    "MoCo v2 augmentation at `img_size` -> normalised tensor."
+def moco_v2_transform(img_size=224, scale=(0.2, 1.0), hflip=True):
+    "MoCo v2 augmentation at `img_size` -> normalised tensor; `hflip=False`: no horizontal flip (mirror = other class)."
     return T.Compose([
         T.RandomResizedCrop(img_size, scale=scale),
         T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
         T.RandomGrayscale(p=0.2),
         T.RandomApply([T.GaussianBlur(blur_kernel_size(img_size), sigma=(0.1, 2.0))], p=0.5),
-        T.RandomHorizontalFlip(),
+        *([T.RandomHorizontalFlip()] if hflip else []),
         T.ToTensor(),
         T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 

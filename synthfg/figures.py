@@ -55,11 +55,6 @@ def method_diagram():
     return fig
 
 # %% ../nbs/09_figures.ipynb
-def _run_path(run):
-    p = Path(run)
-    if not p.exists(): raise FileNotFoundError(f"run folder {p} not found")
-    return p if p.is_dir() else p.parent
-
 def load_run(run, map_location='cpu'):
     "`(model, cfg)`: the full training model of a run folder (or its checkpoint file), weights loaded, in eval mode."
     ck = load_checkpoint(run, map_location)
@@ -68,12 +63,19 @@ def load_run(run, map_location='cpu'):
     model.load_state_dict(ck['model'])
     return model.eval(), cfg
 
+# %% ../nbs/09_figures.ipynb
+def _run_path(run):
+    p = Path(run)
+    if not p.exists(): raise FileNotFoundError(f"run folder {p} not found")
+    return p if p.is_dir() else p.parent
+
 def run_config(run):
     "The `Config` of a run folder (from its `config.yaml`), without loading weights."
     p = _run_path(run)/'config.yaml'
     if not p.is_file(): raise FileNotFoundError(f"{p} not found: {run} is not a synthfg run folder")
     return Config.from_yaml(p)
 
+# %% ../nbs/09_figures.ipynb
 def run_label(cfg, tex:bool=True):
     "A short label for a run's config: 'MoCo v2', 'SimSiam + ours', 'MoCo v2 + ours (Grad-CAM only)', 'L_C + 0.5 L_R' (TeX if `tex`: legends)."
     base = base_class(cfg.method).label
@@ -81,6 +83,7 @@ def run_label(cfg, tex:bool=True):
     if cfg.nu == 0: return f"{base}: $L_C + {cfg.alpha:g}\\,L_R$" if tex else f"{base}: L_C + {cfg.alpha:g} L_R"
     return base + ' + ours' + {'both': '', 'gradcam': ' (Grad-CAM only)', 'lowvar': ' (low-variance only)'}[cfg.perturb]
 
+# %% ../nbs/09_figures.ipynb
 def as_run_dict(runs):
     "`{label: run folder}` from a dict (kept) or a list/tuple of run folders (labels from `run_label`)."
     if isinstance(runs, (str, Path)): runs = [runs]
@@ -90,10 +93,12 @@ def as_run_dict(runs):
     for r in d.values(): _run_path(r)
     return d
 
+# %% ../nbs/09_figures.ipynb
 def run_dataset(cfg, split='train', data_root=None, **kw):
     "The run's dataset (PIL image, label) as `build_data`/`evaluate` see it: `make_dataset(cfg.dataset, ..., seed=cfg.seed, **cfg.dataset_kw)`."
     return make_dataset(cfg.dataset, data_root or cfg.data_root, split, **{'seed': cfg.seed, **cfg.dataset_kw, **kw})
 
+# %% ../nbs/09_figures.ipynb
 def data_caption(cfg):
     "One line naming the data and training setting of a run, for figure captions."
     ds = cfg.dataset + (f" {cfg.dataset_kw}" if cfg.dataset_kw else '') + (f" ({cfg.data_root})" if cfg.data_root else '')
@@ -112,6 +117,7 @@ def variance_dims(feats, exclude_constant=True, eps=1e-12):
     i_min = int(torch.where(ok, var, torch.full_like(var, float('inf'))).argmin())
     return i_min, int(var.argmax()), var
 
+# %% ../nbs/09_figures.ipynb
 def run_features(run, split='train', max_items=None, batch_size=256, data_root=None, seed=0):
     "`(feats, labels, cfg)`: pooled encoder features of a run's dataset split (plain view); `max_items`: seeded random subset."
     model, cfg = load_run(run)
@@ -133,6 +139,7 @@ def _kde(ax, vals, color, vertical=False):
         warnings.simplefilter('ignore')
         sns.kdeplot(**{('y' if vertical else 'x'): vals}, ax=ax, color=color, fill=True, alpha=0.3, warn_singular=False)
 
+# %% ../nbs/09_figures.ipynb
 def fig2_variance_dims(runs, split='train', classes=None, max_items=None, exclude_constant=True, colors=('tab:blue', 'tab:red'),
                        panel_size=3.6, caption=None, fname=None):
     "Fig. 2: per run (one panel per dataset) two classes' features along $v_{min}$ vs $v_{max}$ + per-class densities."
@@ -176,6 +183,7 @@ def ssl_loss_per_image(model, x, x2, feats_fn=None):
     base = _base(model)
     return base.loss_sum((feats_fn or base.encoder)(x), x2)     # the base's own L_C of each image, summed (SSLBase.loss_sum)
 
+# %% ../nbs/09_figures.ipynb
 def gradcam_map(model_or_run, x, x2, layer='layer4', sign=1.0, normalize=False):
     "Grad-CAM (B,H,W) of the SSL loss between images `x` and views `x2` at encoder block `layer`, upsampled to x's size."
     model = load_run(model_or_run)[0] if isinstance(model_or_run, (str, Path)) else model_or_run
@@ -215,11 +223,13 @@ def ssl_batch(cfg, n, split='test', seed=0, indices=None, data_root=None):
         items = [ds[i] for i in indices]
     return (*[torch.stack([it[j] for it in items]) for j in range(3)], list(indices))
 
+# %% ../nbs/09_figures.ipynb
 def ssl_views(cfg, n, split='test', seed=0, indices=None, data_root=None):
     "`(x, x2, idx)`: `n` plain images and MoCo v2-augmented views of a run's dataset (`ssl_batch` without x')."
     x, _, x2, idx = ssl_batch(cfg, n, split, seed, indices, data_root)
     return x, x2, idx
 
+# %% ../nbs/09_figures.ipynb
 def fig3_gradcam(runs, n_images=6, split='test', seed=0, indices=None, layer='layer4', sign=1.0, size=1.4, caption=None, fname=None):
     "Fig. 3: images (top row) and the Grad-CAM of each run's SSL loss overlaid (one row per run); runs share dataset and size."
     runs = as_run_dict(runs)
@@ -261,6 +271,7 @@ def pair_step(run, n_images=4, split='train', seed=0, indices=None, data_root=No
         with torch.no_grad(): model.step_losses(x, x1, x2)
     return model, x, model.intermediates, idx
 
+# %% ../nbs/09_figures.ipynb
 def generated_pairs(run, n_images=4, split='train', seed=0, indices=None, data_root=None):
     "`(x, x_hat, x_hat_p, idx)`: images, their reconstructions and perturbed reconstructions from a run of the method (nu > 0)."
     model, x, it, idx = pair_step(run, n_images, split, seed, indices, data_root)
@@ -273,6 +284,7 @@ def scaled_pair(model, it, lam):
     "$h(\\mathbf v + \\lambda(\\mathbf v_p - \\mathbf v))$ from a step's intermediates (`pair_step`): `lam`=1 is $\\hat x_p$, 0 is $\\hat x$. For display only."
     with torch.no_grad(): return model.decoder(it['v'] + lam * (it['v_p'] - it['v']))
 
+# %% ../nbs/09_figures.ipynb
 def pair_sensitivity(model, it, seed=0):
     "How much the decoder moves: mean $\\max_c|\\Delta\\hat x|$ ([0,1] scale) for the step's $\\mathbf v_p-\\mathbf v$ and for a random direction of the same norm per image."
     v, dv = it['v'], it['v_p'] - it['v']
@@ -302,6 +314,7 @@ def _pair_rows(model, x, it, diff, lam):
         rows += [(xl, f'$h(v+{lam:g}(v_p-v))$\n(display only)'), (d, f'its $|\\cdot-\\hat{{x}}|$\n(x1, mean {float(d.mean()):.3f})')]
     return [(t.expand(-1, 3, -1, -1), name) for t, name in rows]
 
+# %% ../nbs/09_figures.ipynb
 def fig4_generated_pairs(runs, n_images=4, split='train', seed=0, size=1.4, diff=False, lam=None, caption=None, fname=None, dpi=100):
     "Fig. 4: per run rows original, $\\hat{x}$, $\\hat{x}_p$ (+ $|\\hat{x}_p-\\hat{x}|$ at x1 and amplified if `diff`; + `scaled_pair` at `lam` and its difference)."
     runs = as_run_dict(runs); lams = _lam_for(runs, lam)
@@ -329,6 +342,7 @@ def summary_metric(metrics: dict, metric: str):
     old = next((o for o, n in OLD_METRIC_NAMES.items() if n == new), None)
     return next((metrics[k] for k in (new, old) if k in metrics), None)
 
+# %% ../nbs/09_figures.ipynb
 def run_top1(run, metric='knn_top1'):
     "Top-1 (%) of a run: a metric of the last evaluation in `final_metrics.json` ('knn_top1', 'retrieval_rank1', 'retrieval_map', ...) or 'linear'."
     p = _run_path(run)
@@ -343,6 +357,7 @@ def run_top1(run, metric='knn_top1'):
     if v is None: raise ValueError(f"{fm}: no metric {metric!r}; available: {sorted(last)} or 'linear'")
     return float(v)
 
+# %% ../nbs/09_figures.ipynb
 def fig5_alpha(alpha_runs, baselines=None, metric='knn_top1', colors=('tab:red', 'tab:blue', 'tab:purple', 'tab:orange'),
                caption=None, fname=None):
     "Fig. 5: top-1 vs alpha of L_C + alpha L_R runs (nu=0, solid), `baselines` {label: run} as dashed horizontal lines."

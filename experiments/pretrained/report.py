@@ -1,0 +1,177 @@
+"""Tables, gates and the pre-registered reading of the round "pretrained", from its committed summaries only.
+
+    python experiments/pretrained/report.py            # Markdown to stdout (the results page shows the same)
+
+Reads experiments/pretrained/init/gate_g1.json, summaries/stage1/ (the initial encoder's row, gate G3) and
+summaries/<arm>_s<seed>/ (metrics_fast.json, final_metrics.json, config.yaml).
+"""
+import json, math, statistics as st
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+SUMMARIES = HERE / 'summaries'
+COLS = {'linear 100%': ('linear_top1', '1.0'), 'linear 20%': ('linear_top1', '0.2'), 'kNN': ('knn_top1',),
+        'rank-1': ('retrieval_rank1',), 'mAP': ('retrieval_map',)}
+LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2', 'ours': 'MoCo v2 + ours',
+          'zeronoise': 'MoCo v2 + ours, zero noise (eps_g = eps_var = 0)', 'lr_only': 'MoCo v2, L_C + L_R (nu = 0)',
+          'shuffle': 'MoCo v2 + ours, eta-shuffle', 'mocov2_matched': 'MoCo v2, compute-matched epochs'}
+PAIRS = [('ours', 'mocov2'), ('ours', 'zeronoise'), ('ours', 'shuffle'), ('lr_only', 'mocov2'), ('ours', 'mocov2_matched'),
+         ('mocov2', 'stage1'), ('ours', 'stage1')]
+DELTA = 2.0          # the effect the seeds must be able to detect (points of linear top-1), paired t, alpha 0.05, power 0.8
+
+
+def metric(m, path):
+    v = m
+    for k in path: v = v[k]
+    return float(v)
+
+
+def load():
+    "{arm: {seed: {'m': metrics_fast, 'f': final_metrics, 'cfg': config}}}; the stage 1 (seed-free) under 'stage1'."
+    runs = {}
+    for d in sorted(SUMMARIES.glob('*')):
+        if not (d / 'metrics_fast.json').exists(): continue
+        arm, seed = (d.name, None) if d.name == 'stage1' else d.name.rsplit('_s', 1)
+        r = dict(m=json.loads((d / 'metrics_fast.json').read_text()),
+                 f=json.loads((d / 'final_metrics.json').read_text()) if (d / 'final_metrics.json').exists() else {},
+                 cfg=yaml.safe_load((d / 'config.yaml').read_text()) if (d / 'config.yaml').exists() else {},
+                 t=json.loads((d / 'timing.json').read_text()) if (d / 'timing.json').exists() else {})
+        runs.setdefault(arm, {})[None if seed is None else int(seed)] = r
+    return runs
+
+
+def t_quantile(p, df):
+    "Student's t quantile (scipy)."
+    from scipy.stats import t
+    return float(t.ppf(p, df))
+
+
+def paired(a, b, path, runs):
+    "Paired differences a - b over the seeds both have (b = 'stage1': the one initial encoder for every seed)."
+    ra, rb = runs.get(a, {}), runs.get(b, {})
+    seeds = sorted(s for s in ra if (b == 'stage1' and None in rb) or s in rb)
+    d = [metric(ra[s]['m'], path) - metric(rb[None if b == 'stage1' else s]['m'], path) for s in seeds]
+    return seeds, d
+
+
+def ci_text(d):
+    if not d: return '–', None
+    n, mu = len(d), st.fmean(d)
+    if n < 2: return f'{mu:+.2f} (1 seed)', None
+    sd = st.stdev(d); h = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
+    return f'{mu:+.2f} ± {sd:.2f} [{mu - h:+.2f}, {mu + h:+.2f}] ({sum(x > 0 for x in d)}/{n})', (mu - h, mu + h)
+
+
+def seeds_needed(sd, delta=DELTA, alpha=0.05, power=0.8):
+    "Smallest n with a paired t test detecting `delta` at `alpha` (two-sided) with `power`, for a paired spread `sd`."
+    if sd == 0: return 2
+    for n in range(2, 200):
+        if (t_quantile(1 - alpha / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n) <= delta: return n
+    return None
+
+
+def results_table(runs):
+    rows = ['| row | seeds | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
+    for arm in LABELS:
+        rs = runs.get(arm)
+        if not rs: continue
+        cells = []
+        for path in COLS.values():
+            v = [metric(r['m'], path) for r in rs.values()]
+            cells.append(f'{st.fmean(v):.2f} ± {st.stdev(v):.2f}' if len(v) > 1 else f'{v[0]:.2f}')
+        rows.append(f'| {LABELS[arm]} | {len(rs)} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(rows)
+
+
+def diff_table(runs):
+    rows = ['| difference | ' + ' | '.join(COLS) + ' |', '|---|' + '---|' * len(COLS)]
+    for a, b in PAIRS:
+        if a not in runs or b not in runs: continue
+        rows.append(f'| {a} − {b} | ' + ' | '.join(ci_text(paired(a, b, p, runs)[1])[0] for p in COLS.values()) + ' |')
+    return '\n'.join(rows) + ('\n\nmean ± std of the paired difference, [95 % CI, Student t], (seeds on which it is > 0); '
+                              '`stage1` is the one initial encoder every seed starts from.')
+
+
+def gates(runs):
+    g, out = {}, []
+    p1 = HERE / 'init' / 'gate_g1.json'
+    if p1.exists():
+        g1 = json.loads(p1.read_text()); ep = g1['chosen_epoch']
+        vals = ', '.join(f"epoch {e}: {r['linear_top1']['1.0']:.1f}" for e, r in g1['epochs'].items())
+        g['G1'] = g1['g1_pass']
+        out.append(f"- **G1** (initial encoder's linear top-1 in [40, 85] %): {'pass' if g1['g1_pass'] else 'FAIL'} — "
+                   f"init epochs {vals}; chosen epoch {ep} ({g1['rule']}).")
+    if 'mocov2' in runs and 'stage1' in runs:
+        s = sorted(runs['mocov2'])
+        lc = [runs['mocov2'][k]['f'].get('train_last_epoch', {}).get('l_c') for k in s]
+        K = [runs['mocov2'][k]['cfg'].get('K') for k in s]
+        chance = [math.log(k + 1) if k else float('nan') for k in K]
+        _, d = paired('mocov2', 'stage1', COLS['linear 100%'], runs)
+        ok = all(l is not None and l < 0.8 * c for l, c in zip(lc, chance)) and all(x >= -1.0 for x in d)
+        g['G2'] = ok
+        out.append(f"- **G2** (MoCo v2 learns without destroying the init: L_C well below chance, linear top-1 at most 1 point "
+                   f"below the initial encoder): {'pass' if ok else 'FAIL'} — L_C at the end "
+                   + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
+                   + '; MoCo v2 − initial encoder, linear 100 %: ' + ', '.join(f's{k}: {x:+.2f}' for k, x in zip(s, d)) + '.')
+    p3 = SUMMARIES / 'stage1' / 'gate_g3.json'
+    if p3.exists():
+        g3 = json.loads(p3.read_text()); g['G3'] = g3['g3_pass']
+        out.append(f"- **G3** (the decoder draws: a probe trained on f(x) keeps ≥ 50 % of its accuracy on f(x̂)): "
+                   f"{'pass' if g3['g3_pass'] else 'FAIL'} — {g3['probe_on_f_x']:.1f} % on f(x), {g3['probe_on_f_x_hat']:.1f} % "
+                   f"on f(x̂) ({100 * g3['kept']:.0f} % kept; chance {g3['chance']:.1f} %).")
+    if 'ours' in runs:
+        s = sorted(runs['ours']); e = [runs['ours'][k]['f'].get('train_last_epoch', {}) for k in s]
+        cos, gap = [x.get('cos_zp') for x in e], [x.get('pair_gap') for x in e]
+        ok = all(c is not None and c <= 0.98 for c in cos) and all(p is not None and p > 0.05 for p in gap)
+        g['G4'] = ok
+        out.append(f"- **G4** (the pair differs: cos(ẑ, ẑ_p) ≤ 0.98 and pair gap > 0.05, last epoch of ours): "
+                   f"{'pass' if ok else 'FAIL'} — " + ', '.join(f's{k}: cos {c:.3f}, gap {p:.3f}' for k, c, p in zip(s, cos, gap)) + '.')
+    return g, '\n'.join(out)
+
+
+def power_text(runs):
+    seeds, d = paired('ours', 'mocov2', COLS['linear 100%'], runs)
+    if len(d) < 2: return 'The paired spread of ours − MoCo v2 needs 2 seeds.'
+    sd = st.stdev(d); n = seeds_needed(sd)
+    return (f"Paired spread of ours − MoCo v2 (linear top-1, 100 %), seeds {seeds}: std {sd:.2f}. Seeds needed to detect "
+            f"a {DELTA:.0f}-point difference (paired t, α = 0.05, power 0.8): **{n}** (at least 5 for the core arms).")
+
+
+def verdict(runs, g):
+    "The pre-registered reading (README.md), applied as written."
+    if not all(g.get(k) for k in ('G1', 'G2', 'G3')): 
+        failed = [k for k in ('G1', 'G2', 'G3') if g.get(k) is False]
+        return (f"**Inconclusive**: gate(s) {', '.join(failed) or 'not yet measured'} "
+                f"{'failed' if failed else ''}; the regime is not yet one where the paper's claim can be tested.")
+    s100 = paired('ours', 'mocov2', COLS['linear 100%'], runs)[1]
+    if len(s100) < 5: return f"**Not yet read**: {len(s100)} seed(s) of ours − MoCo v2; the reading needs at least 5."
+    _, ci = ci_text(s100)
+    s20, smap = (st.fmean(paired('ours', 'mocov2', COLS[c], runs)[1]) for c in ('linear 20%', 'mAP'))
+    zn = paired('ours', 'zeronoise', COLS['linear 100%'], runs)[1]
+    if ci[0] > 0 and s20 > 0 and smap > 0:
+        return ('**Supports** the thesis' if zn and st.fmean(zn) > 0 else
+                '**Partial**: ours beats MoCo v2, but not the zero-noise control (the gain comes from the extra losses, not the perturbation)')
+    if ci[1] < 1.5: return '**Refutes** the paper\'s effect here: the CI of ours − MoCo v2 excludes a gain of 1.5 points or more'
+    return '**Inconclusive**: the CI of ours − MoCo v2 includes both 0 and the paper\'s effect'
+
+
+def cpu_hours(runs):
+    return sum((r['t'].get('train_s', 0) + r['t'].get('eval_s', 0)) * r['t'].get('threads', 1)
+               for rs in runs.values() for r in rs.values()) / 3600
+
+
+def main():
+    runs = load()
+    g, gt = gates(runs)
+    init = HERE / 'init' / 'init_s0.json'
+    ih = json.loads(init.read_text())['cpu_seconds'] / 3600 if init.exists() else 0
+    parts = ['### Gates (decided before the runs)', gt or '(none measured yet)', '### Results (test split, 1,845 images)',
+             results_table(runs), '### Paired differences', diff_table(runs), '### Power', power_text(runs),
+             '### Reading', verdict(runs, g),
+             f'*{cpu_hours(runs) + ih:.1f} CPU-hours so far (init {ih:.1f}, {sum(map(len, runs.values()))} runs: training + evaluation).*']
+    return '\n\n'.join(parts)
+
+
+if __name__ == '__main__': print(main())

@@ -1,0 +1,177 @@
+"""The round "pretrained" (issue 25): does the paper's method beat its base where the base learns? A supervised,
+class-disjoint init (the stand-in for ImageNet weights), SSL fine-tuning on a fine-grained target (GTSRB's 15
+warning-triangle classes), arms that share the init and the stage-1 decoder, gates decided before the runs.
+
+    python experiments/pretrained/run.py --dry-run             # the queue and each run's state
+    python experiments/pretrained/run.py --init                # the init (init.py) and gate G1 over its epochs
+    python experiments/pretrained/run.py --groups core --seeds 0,1   # stage 1, gate G3, then the arms (2 jobs x 1 thread)
+    python experiments/pretrained/run.py --report              # the tables, gates and verdict from the committed summaries
+
+Everything is resumable: a finished run is skipped, an interrupted one resumed from its checkpoint; each finished
+run's summaries are copied at once to experiments/pretrained/summaries/NAME/ (portable paths). Run folders:
+runs/pretrained/ (git-ignored; weights and checkpoints are never committed). The protocol, the gates and the
+pre-registered reading are in README.md beside this script.
+"""
+import argparse, json, math, os, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+from common import TARGET, data_root, portable, target_tree
+from runqueue import collect, execute, folder_state, log
+
+SUMMARIES = HERE / 'summaries'
+INIT_EPOCHS, INIT_SEED = 4, 0
+G1_RANGE = (40.0, 85.0)       # gate G1: the initial encoder's linear top-1 on the target, 100 % labels
+G1_PICK_MAX = 80.0            # the init is the LAST epoch of init.py whose linear top-1 is in [40, 80] (room to improve)
+
+# ---- the protocol (README.md): every arm shares these ------------------------------------------------------------
+COMMON = dict(dataset='folder', arch='resnet18', img_size=64, small_stem=False, batch_size=64, lr=0.03,
+              m=0.999, m_steps=4700, D=4096, hflip=False, epochs=10, eval_every=0, workers=1, progress=False,
+              log_every=10, device='cpu')
+STAGE1 = dict(epochs=0, decoder_epochs=5, synth=True)
+ARMS = {   # name: (overrides, group)
+    'mocov2':        (dict(synth=False), 'core'),
+    'ours':          (dict(synth=True), 'core'),
+    'zeronoise':     (dict(synth=True, eps_g=0.0, eps_var=0.0), 'core'),
+    'lr_only':       (dict(synth=True, nu=0.0), 'controls'),
+    'shuffle':       (dict(synth=True, perturb='shuffle'), 'controls'),
+    'mocov2_matched': (dict(synth=False), 'controls'),      # epochs set from the measured cost ratio (matched_epochs)
+}
+GROUPS = ('core', 'controls')
+
+
+def init_weights(epoch):
+    return REPO / f'runs/pretrained/init_s{INIT_SEED}/weights_e{epoch}.pth'
+
+
+def chosen_init():
+    "The epoch gate G1 chose (experiments/pretrained/init/gate_g1.json), or None before --init."
+    p = HERE / 'init' / 'gate_g1.json'
+    return json.loads(p.read_text())['chosen_epoch'] if p.exists() else None
+
+
+def make_cfg(name, runs, tree, **kw):
+    from synthfg.config import Config
+    return Config(**{**COMMON, 'data_root': str(tree), 'weights': str(init_weights(chosen_init())),
+                     'out': str(runs / name), **kw})
+
+
+def matched_epochs():
+    "Joint epochs of the compute-matched MoCo v2: ours' measured train seconds / MoCo v2's, times its epochs (seed 0)."
+    t = {a: SUMMARIES / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}
+    if not all(p.exists() for p in t.values()): return None
+    ratio = json.loads(t['ours'].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
+    return max(COMMON['epochs'], round(COMMON['epochs'] * ratio))
+
+
+def queue(runs, tree, groups, seeds):
+    s1 = dict(name='stage1', cfg=make_cfg('stage1', runs, tree, seed=0, **STAGE1), group='stage1')
+    out = [s1]
+    for seed in seeds:
+        for arm, (kw, group) in ARMS.items():
+            if group not in groups: continue
+            kw = dict(kw)
+            if arm == 'mocov2_matched':
+                ep = matched_epochs()
+                if ep is None: continue          # needs seed 0 of ours and MoCo v2 first
+                kw['epochs'] = ep
+            if kw.get('synth'): kw['decoder_init'] = str(runs / 'stage1')
+            name = f'{arm}_s{seed}'
+            out.append(dict(name=name, cfg=make_cfg(name, runs, tree, seed=seed, **kw), group=group))
+    return out
+
+
+# ---- gate G1: the init's epochs on the target -----------------------------------------------------------------
+def init_gate(tree, threads=1):
+    import torch
+    from synthfg.evaluation import evaluate_encoder
+    from synthfg.models import make_backbone
+    torch.set_num_threads(threads)
+    rows = {}
+    for ep in range(1, INIT_EPOCHS + 1):
+        enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
+        m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
+        rows[ep] = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+        print(f'init epoch {ep}: {json.dumps(rows[ep])}', flush=True)
+    ok = [ep for ep, r in rows.items() if G1_RANGE[0] <= r['linear_top1']['1.0'] <= G1_PICK_MAX]
+    chosen = max(ok) if ok else None
+    out = dict(rule=f'the last init epoch whose linear top-1 (100 % labels) on the target is in [{G1_RANGE[0]}, '
+                    f'{G1_PICK_MAX}]; G1 passes if it is in [{G1_RANGE[0]}, {G1_RANGE[1]}]',
+               epochs=rows, chosen_epoch=chosen, g1_pass=chosen is not None)
+    (HERE / 'init' / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
+    return out
+
+
+# ---- gate G3: does the stage-1 decoder draw? --------------------------------------------------------------------
+def decoder_gate(stage1_dir, tree, threads=1):
+    """G3: a linear probe trained on f(x) of the training images keeps >= 50 % of its test accuracy on f(x_hat) of the
+    test images, x_hat = h(f(x)) the stage-1 decoder's reconstruction."""
+    import torch
+    from synthfg.checkpoint import load_checkpoint, stored_config, load_encoder
+    from synthfg.decoder import Decoder
+    from synthfg.evaluation import extract_features, plain_dataset, linear_eval_fast
+    from synthfg.data import make_dataset
+    torch.set_num_threads(threads)
+    enc, cfg = load_encoder(stage1_dir)
+    ck = load_checkpoint(stage1_dir)
+    dec_sd = {k[len('decoder.'):]: v for k, v in ck['model'].items() if k.startswith('decoder.')}
+    dec = Decoder(n_in=512, img_size=cfg.img_size, width=cfg.decoder_width)
+    dec.load_state_dict(dec_sd); dec.eval()
+    tr = plain_dataset(make_dataset('folder', tree, 'train'), cfg.img_size)
+    te = plain_dataset(make_dataset('folder', tree, 'test'), cfg.img_size)
+    ftr, ytr = extract_features(enc, tr); fte, yte = extract_features(enc, te)
+    class Redraw(torch.nn.Module):            # x -> f(h(f(x)))
+        def forward(self, x): return enc(dec(enc(x)))
+    fhat, _ = extract_features(Redraw().eval(), te)
+    a = linear_eval_fast(ftr, ytr, fte, yte)
+    b = linear_eval_fast(ftr, ytr, fhat, yte)
+    out = dict(probe_on_f_x=a['top1'], probe_on_f_x_hat=b['top1'], kept=b['top1'] / a['top1'],
+               g3_pass=b['top1'] >= 0.5 * a['top1'], chance=100.0 / len(TARGET))
+    (HERE / 'summaries' / 'stage1').mkdir(parents=True, exist_ok=True)
+    (HERE / 'summaries' / 'stage1' / 'gate_g3.json').write_text(json.dumps(out, indent=1) + '\n')
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--runs', default=str(REPO / 'runs' / 'pretrained'))
+    ap.add_argument('--data-root', default=None, help='GTSRB root [default: ../shared/data/gtsrb35 or $SYNTHFG_DATA/gtsrb35]')
+    ap.add_argument('--groups', default='core', help=f'comma-separated subset of {GROUPS}')
+    ap.add_argument('--seeds', default='0', help='comma-separated seeds')
+    ap.add_argument('--jobs', type=int, default=2); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--init', action='store_true', help='train the init (init.py) if needed and run gate G1')
+    ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--report', action='store_true')
+    a = ap.parse_args(argv)
+    runs = Path(a.runs); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
+    root = data_root(a.data_root)
+    tree, counts = target_tree(root, runs / 'triangles')
+    if a.report:
+        import report; print(report.main()); return
+    if a.init:
+        if not all(init_weights(e).exists() for e in range(1, INIT_EPOCHS + 1)):
+            subprocess.run([sys.executable, str(HERE / 'init.py'), '--epochs', str(INIT_EPOCHS), '--seed', str(INIT_SEED),
+                            '--data-root', str(root), '--threads', str(a.threads)], check=True)
+        print(json.dumps(init_gate(tree, a.threads), indent=1)); return
+    if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
+    if not init_weights(chosen_init()).exists():
+        sys.exit(f'{portable(init_weights(chosen_init()))} is missing (weights are not committed): run --init to train it again')
+    groups, seeds = a.groups.split(','), [int(s) for s in a.seeds.split(',')]
+    bad = [g for g in groups if g not in GROUPS]
+    if bad: sys.exit(f'--groups: unknown {bad}; choose from {GROUPS}')
+    q = queue(runs, tree, groups, seeds)
+    if a.dry_run:
+        for r in q: print(f"{r['name']:<22} {r['group']:<9} {folder_state(r['cfg'].out):<8} "
+                          f"{'committed' if (SUMMARIES / r['name'] / 'metrics_fast.json').exists() else ''}")
+        return
+    stage1, rest = q[0], q[1:]
+    if execute(stage1, runs, SUMMARIES, a.threads) != 'done': sys.exit('stage 1 failed')
+    if not (SUMMARIES / 'stage1' / 'gate_g3.json').exists(): print(json.dumps(decoder_gate(runs / 'stage1', tree, a.threads)))
+    todo = [r for r in rest if not (SUMMARIES / r['name'] / 'metrics_fast.json').exists()]   # committed: skipped
+    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda r: execute(r, runs, SUMMARIES, a.threads), todo))
+    log(runs, f"queue finished: {res.count('done')} done, {res.count('failed')} failed")
+
+
+if __name__ == '__main__': main()
