@@ -27,7 +27,8 @@ import torch, torch.nn as nn
 
 import synthfg.models as M
 from synthfg.trainer import Config
-from synthfg.perf import amp_context, device_name, peak_tflops, sgd, split_method, step_batch, step_md, step_methods, step_setup, sync, time_calls, timed_step
+from synthfg.perf import amp_context, device_name, peak_tflops, sgd, split_method, step_batch, step_methods, step_setup, sync, time_calls, timed_step
+from report_md import step_md   # the report's Markdown (benchmarks/report_md.py, beside this script)
 
 STEMS = {'auto': 'auto', 'on': True, 'off': False}
 LIGHTLY = 'lightly MoCo v2'

@@ -9,7 +9,8 @@
 2. synthfg.perf.cost_report at the same configuration -> results/cost.json: FLOPs and median time of each component of
    the cost model (nbs/11_performance.ipynb), the predicted step against the measured one.
 3. benchmarks/bench_retrieval.py --json results/retrieval.json: retrieval_metrics at N = 10k and 50k, chunks 256 and 1024.
-4. Re-executes nbs/11_performance.ipynb (tools/exec_nb.py) and runs nbdev_clean on it, so the docs page shows the tables.
+4. Re-executes nbs/11_performance.ipynb (tools/exec_nb.py) and runs nbdev_clean on it, so the docs page shows the tables
+   (their Markdown is built by benchmarks/report_md.py from the JSON files).
 
 GPU recipe (ResNet-50 at 224 px, bf16 autocast; retrieval stays on the CPU):
     python benchmarks/report.py --device cuda --arch resnet50 --img-size 224 --batch-size 128 --amp bf16

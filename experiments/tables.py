@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]       # the repository root (this fil
 
 # ---- portable records ----------------------------------------------------------------------------------------------
 # A committed summary holds no absolute path of the machine that made it. The rule (experiments/README.md):
-REPO_PATH_KEYS = ('out', 'decoder_init', 'run', 'ckpt', 'stage1')   # run folders, checkpoints: relative to the repository root
+REPO_PATH_KEYS = ('out', 'decoder_init', 'run', 'ckpt', 'stage1', 'weights')   # run folders, checkpoints, init weights: relative to the repository root
 DATA_PATH_KEYS = ('data_root',)                                      # datasets: relative to the data root (synthfg.data.data_root())
 
 def portable_path(p, root):

@@ -81,7 +81,7 @@ def run_label(cfg, tex:bool=True):
     base = base_class(cfg.method).label
     if not cfg.synth: return base
     if cfg.nu == 0: return f"{base}: $L_C + {cfg.alpha:g}\\,L_R$" if tex else f"{base}: L_C + {cfg.alpha:g} L_R"
-    return base + ' + ours' + {'both': '', 'gradcam': ' (Grad-CAM only)', 'lowvar': ' (low-variance only)'}[cfg.perturb]
+    return base + ' + ours' + {'both': '', 'gradcam': ' (Grad-CAM only)', 'lowvar': ' (low-variance only)', 'shuffle': ' (eta-shuffle)'}[cfg.perturb]
 
 # %% ../nbs/09_figures.ipynb
 def as_run_dict(runs):

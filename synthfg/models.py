@@ -22,13 +22,15 @@ from torchvision.models import ResNet18_Weights, ResNet50_Weights
 from .losses import info_nce, simsiam_loss, recon_loss, synth_pair_loss, total_loss, psnr
 from .memory_bank import concat_all_gather
 from .gradcam import gradcam_scores, frozen_call, GRADCAM_SIGNS
-from .perturb import perturb, PERTURB_MODES
+from .perturb import perturb, PERTURB_MODES, GRADCAM_MODES, LOWVAR_MODES
 from .decoder import flops_of, PLAIN_BN
 
 # %% ../nbs/06_models.ipynb
 ARCHS = {'resnet18': (torchvision.models.resnet18, ResNet18_Weights),
          'resnet50': (torchvision.models.resnet50, ResNet50_Weights)}
 IMAGENET_DEFAULT = 'IMAGENET1K_V1'
+
+# %% ../nbs/06_models.ipynb
 _PREFIXES = ('module.', 'base.', 'encoder.', 'encoder_q.', 'backbone.')
 
 def clean_state_dict(sd):
@@ -40,6 +42,7 @@ def clean_state_dict(sd):
         if any(k.startswith(p) for k in sd): sd = {k[len(p):]: v for k, v in sd.items() if k.startswith(p)}
     return {k: v for k, v in sd.items() if not k.startswith('fc.')}
 
+# %% ../nbs/06_models.ipynb
 def load_weights_file(path):
     "Read a local weights file into a cleaned encoder state dict; clear errors for a missing or unreadable file."
     p = Path(path).expanduser()
@@ -51,6 +54,7 @@ def load_weights_file(path):
     try: return clean_state_dict(obj)
     except ValueError as e: raise ValueError(f"weights file {p}: {e}") from None
 
+# %% ../nbs/06_models.ipynb
 def _imagenet_weights(arch, weights):
     enum = ARCHS[arch][1]
     if isinstance(weights, enum): return weights
@@ -59,6 +63,7 @@ def _imagenet_weights(arch, weights):
         raise ValueError(f"unknown weights {weights!r} for {arch}: known {['imagenet'] + [w.name for w in enum]}")
     return enum[name]
 
+# %% ../nbs/06_models.ipynb
 def download_imagenet_state_dict(w):
     "torchvision ImageNet weights `w` (enum member) from torch.hub's cache or the network; clear error when offline."
     try: return torch.hub.load_state_dict_from_url(w.url, progress=True, check_hash=True)
@@ -69,6 +74,7 @@ def download_imagenet_state_dict(w):
             f"Without network, pass a local file: --weights PATH (weights=PATH, a torchvision-format state_dict), "
             f"or copy the file to torchvision's cache at {cache}") from e
 
+# %% ../nbs/06_models.ipynb
 def _load_into(model, sd, source, small_stem):
     own = model.state_dict()
     if small_stem and 'conv1.weight' in sd and sd['conv1.weight'].shape != own['conv1.weight'].shape:
@@ -86,6 +92,7 @@ def _load_into(model, sd, source, small_stem):
                          f"unexpected keys {lst(unexpected)}; shape mismatches {lst(shape)}")
     model.load_state_dict(sd)
 
+# %% ../nbs/06_models.ipynb
 def make_backbone(arch='resnet18', weights=None, small_stem=False):
     "torchvision ResNet encoder x -> v (B,n) with fc=Identity; weights None | 'imagenet' | enum name | PATH. Returns (encoder, n)."
     if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}: known archs {list(ARCHS)}")
@@ -112,6 +119,7 @@ def dist_on():
     "True when a torch.distributed process group is initialised."
     return dist.is_available() and dist.is_initialized()
 
+# %% ../nbs/06_models.ipynb
 @contextmanager
 def frozen_bn_stats(module):
     "BatchNorm layers of `module` normalise as usual but leave running_mean/var and num_batches_tracked untouched."
@@ -121,6 +129,7 @@ def frozen_bn_stats(module):
     finally:
         for m in bns: m.track_running_stats = True
 
+# %% ../nbs/06_models.ipynb
 @contextmanager
 def module_mode(module, train):
     "`module.train(train)` for the block; every submodule's own previous mode is restored after it."
@@ -131,25 +140,37 @@ def module_mode(module, train):
         for m, t in modes: m.training = t
 
 # %% ../nbs/06_models.ipynb
+class _ClassDefault:
+    "A class attribute whose value is `fn(cls)`, read on the class or an instance, unless a subclass sets its own."
+    def __init__(self, fn): self.fn = fn
+    def __get__(self, obj, cls): return self.fn(cls)
+
+# %% ../nbs/06_models.ipynb
+def _cost_entry(cls, attr):
+    "`synthfg.perf.base_cost(cls)`'s `attr` ('step_cost' or 'cost_text'); None for a class without a name."
+    if cls.name is None: return None
+    from synthfg.perf import base_cost
+    return getattr(base_cost(cls), attr)
+
+# %% ../nbs/06_models.ipynb
 class SSLBase(nn.Module):
-    "Contract of a base SSL method (see the table above): subclass, set the class attributes, implement the four methods."
-    name: str = None          # registry key = Config.method = --method value
-    label: str = None         # for tables and figures
-    default_dim: int = None   # projection dim when Config.dim is None
-    base_lr: float = None     # SGD base lr per 256 images when Config.lr is None
-    step_cost: int = None     # encoder-forward equivalents of one plain base step (cost model)
-    cost_text: str = None     # one line for the cost table
+    "Contract of a base SSL method (see the tables above): `name`, `base_lr`, `from_config`, `ssl_loss`, `gradcam_inputs` required."
+    name: str = None          # required: registry key = Config.method = --method value
+    base_lr: float = None     # required: SGD base lr per 256 images when Config.lr is None
+    label = _ClassDefault(lambda cls: cls.name)                          # tables and figures; default: the name
+    default_dim: int = None   # projection dim when Config.dim is None (read by the base's own from_config)
+    step_cost = _ClassDefault(lambda cls: _cost_entry(cls, 'step_cost'))   # the cost model's (synthfg.perf.base_cost)
+    cost_text = _ClassDefault(lambda cls: _cost_entry(cls, 'cost_text'))
 
     @classmethod
     def from_config(cls, encoder, n, cfg): raise NotImplementedError(f"{cls.__name__}.from_config")
+    def ssl_loss(self, x1, x2): raise NotImplementedError(f"{type(self).__name__}.ssl_loss")
+    def gradcam_inputs(self, extras, v, batch_stats=False): raise NotImplementedError(f"{type(self).__name__}.gradcam_inputs")
+
     @classmethod
     def config_errors(cls, cfg) -> list: return []
     @classmethod
     def l_c_chance(cls, cfg): return None     # L_C when the features carry nothing; None: not known
-    def ssl_loss(self, x1, x2): raise NotImplementedError(f"{type(self).__name__}.ssl_loss")
-    def gradcam_inputs(self, extras, v, batch_stats=False): raise NotImplementedError(f"{type(self).__name__}.gradcam_inputs")
-    def loss_sum(self, v, x2): raise NotImplementedError(f"{type(self).__name__}.loss_sum")
-
     def validate_batch(self, batch_size, world_size=1):
         "Raise unless the batch has at least 2 images (BatchNorm in encoder and heads); bases add their own rules."
         if batch_size < 2:
@@ -163,14 +184,26 @@ class SSLBase(nn.Module):
         return dict(loss=l_c, l_c=l_c.detach())
 
 # %% ../nbs/06_models.ipynb
-BASES = {}
-_BASE_ATTRS = {'name': str, 'label': str, 'default_dim': int, 'base_lr': (int, float), 'step_cost': int, 'cost_text': str}
-_BASE_METHODS = ('from_config', 'ssl_loss', 'gradcam_inputs', 'loss_sum')
+@patch
+def loss_sum(self: SSLBase, v, x2):
+    "Sum over the batch of L_C(x_b, x''_b) given v = f(x): B x `gradcam_inputs`' loss, x'' through a copy's `ssl_loss`."
+    twin = copy.deepcopy(self)
+    with torch.no_grad(), frozen_bn_stats(twin): _, extras = twin.ssl_loss(x2, x2)
+    v2, loss_fn = self.gradcam_inputs(extras, v)
+    with torch.no_grad(), frozen_bn_stats(self): z2 = self.head(v2)
+    return loss_fn(self.head(v), z2) * len(v)
 
+# %% ../nbs/06_models.ipynb
+BASES = {}
+_BASE_ATTRS = {'name': str, 'base_lr': (int, float)}                  # required class attributes
+_BASE_METHODS = ('from_config', 'ssl_loss', 'gradcam_inputs')          # required methods
+
+# %% ../nbs/06_models.ipynb
 def _impl(cls, m): f = getattr(cls, m); return getattr(f, '__func__', f)     # a classmethod's function
 def _own(cls, m): return _impl(cls, m) is not _impl(SSLBase, m)
 def _same(a, b): return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
+# %% ../nbs/06_models.ipynb
 def register_base(cls):
     "Add base class `cls` to `BASES` under `cls.name` after checking the `SSLBase` contract; returns `cls` (a decorator)."
     if not (isinstance(cls, type) and issubclass(cls, SSLBase)):
@@ -187,16 +220,19 @@ def register_base(cls):
     BASES[cls.name] = cls
     return cls
 
+# %% ../nbs/06_models.ipynb
 def base_class(name):
     "The registered base class called `name` (= Config.method); ValueError listing the known names otherwise."
     if name not in BASES: raise ValueError(f"unknown method {name!r}: known methods {', '.join(BASES)}")
     return BASES[name]
 
+# %% ../nbs/06_models.ipynb
 def unregister_base(name):
     "Remove the base `name` from `BASES` (tests, notebooks); returns its class."
     base_class(name)
     return BASES.pop(name)
 
+# %% ../nbs/06_models.ipynb
 @contextmanager
 def registered_base(cls):
     "Context manager: `cls` is registered inside the block and unregistered after it (unless it was registered before)."
@@ -211,10 +247,10 @@ def mlp_head(n, hidden, dim):
     "MoCo v2 projection head g: Linear(n, hidden) - ReLU - Linear(hidden, dim)."
     return nn.Sequential(nn.Linear(n, hidden), nn.ReLU(), nn.Linear(hidden, dim))
 
+# %% ../nbs/06_models.ipynb
 class MoCoV2(SSLBase):
     "MoCo v2: query encoder+MLP head, momentum key encoder+head, queue of K keys; L_C = InfoNCE with the queue."
-    name, label, default_dim, base_lr, step_cost = 'mocov2', 'MoCo v2', 128, 0.03, 4   # lr: MoCo v2's recipe
-    cost_text = "L_C: MoCo v2 step (query fwd+bwd on x', key fwd on x'', InfoNCE vs queue)"
+    name, label, default_dim, base_lr = 'mocov2', 'MoCo v2', 128, 0.03   # lr: MoCo v2's recipe
     def __init__(self, encoder, n, dim=128, hidden=None, K=65536, m=0.999, tau=0.2, decoupled=False, n_bn_splits=1):
         super().__init__()
         if int(K) != K or K < 1: raise ValueError(f"queue size K must be a positive integer, got {K}")
@@ -232,83 +268,103 @@ class MoCoV2(SSLBase):
     def online_params(self): return [*self.encoder.parameters(), *self.head.parameters()]
     def momentum_params(self): return [*self.encoder_k.parameters(), *self.head_k.parameters()]
 
-    def validate_batch(self, batch_size, world_size=1):
-        "Raise if the batch is < 2, K is not a multiple of batch_size * world_size or the batch does not split into n_bn_splits."
-        super().validate_batch(batch_size, world_size)
-        self._check_queue(batch_size, world_size)
+# %% ../nbs/06_models.ipynb
+@patch
+def _check_queue(self: MoCoV2, batch_size, world_size):
+    "Raise unless K is a multiple of batch_size * world_size and the batch splits into n_bn_splits."
+    if self.K % (batch_size * world_size):
+        raise ValueError(f"MoCo queue size K={self.K} must be a multiple of batch size x world size = "
+                         f"{batch_size} x {world_size} = {batch_size * world_size} (the queue is replaced one "
+                         f"global batch at a time); choose e.g. K={max(1, self.K // (batch_size * world_size)) * batch_size * world_size}")
+    if batch_size % self.n_bn_splits:
+        raise ValueError(f"batch size {batch_size} is not divisible by n_bn_splits={self.n_bn_splits}")
 
-    def _check_queue(self, batch_size, world_size):
-        if self.K % (batch_size * world_size):
-            raise ValueError(f"MoCo queue size K={self.K} must be a multiple of batch size x world size = "
-                             f"{batch_size} x {world_size} = {batch_size * world_size} (the queue is replaced one "
-                             f"global batch at a time); choose e.g. K={max(1, self.K // (batch_size * world_size)) * batch_size * world_size}")
-        if batch_size % self.n_bn_splits:
-            raise ValueError(f"batch size {batch_size} is not divisible by n_bn_splits={self.n_bn_splits}")
+# %% ../nbs/06_models.ipynb
+@patch
+def validate_batch(self: MoCoV2, batch_size, world_size=1):
+    "Raise if the batch is < 2, K is not a multiple of batch_size * world_size or the batch does not split into n_bn_splits."
+    SSLBase.validate_batch(self, batch_size, world_size)
+    self._check_queue(batch_size, world_size)
 
-    @torch.no_grad()
-    def momentum_update(self):
-        "theta_k <- m * theta_k + (1 - m) * theta_q for encoder and head parameters."
-        for pq, pk in zip(self.online_params(), self.momentum_params()): pk.mul_(self.m).add_(pq.detach(), alpha=1 - self.m)
+# %% ../nbs/06_models.ipynb
+@patch
+@torch.no_grad()
+def momentum_update(self: MoCoV2):
+    "theta_k <- m * theta_k + (1 - m) * theta_q for encoder and head parameters."
+    for pq, pk in zip(self.online_params(), self.momentum_params()): pk.mul_(self.m).add_(pq.detach(), alpha=1 - self.m)
 
-    def _perm(self, n, device):
-        return torch.randperm(n, generator=self.generator).to(device)
+# %% ../nbs/06_models.ipynb
+@patch
+def _perm(self: MoCoV2, n, device):
+    return torch.randperm(n, generator=self.generator).to(device)
 
-    @torch.no_grad()
-    def _batch_shuffle(self, x):
-        "Shuffle the key batch: across ranks under DDP (MoCo's shuffle-BN), within the batch if n_bn_splits > 1, else not."
-        if dist_on():
-            xg = concat_all_gather(x)
-            world, rank = dist.get_world_size(), dist.get_rank()
-            perm = self._perm(len(xg), x.device)
-            dist.broadcast(perm, src=0)                      # every rank uses rank 0's permutation
-            return xg[perm.view(world, -1)[rank]], torch.argsort(perm)
-        if self.n_bn_splits > 1:
-            perm = self._perm(len(x), x.device)
-            return x[perm], torch.argsort(perm)
-        return x, None
+@patch
+@torch.no_grad()
+def _batch_shuffle(self: MoCoV2, x):
+    "Shuffle the key batch: across ranks under DDP (MoCo's shuffle-BN), within the batch if n_bn_splits > 1, else not."
+    if dist_on():
+        xg = concat_all_gather(x)
+        world, rank = dist.get_world_size(), dist.get_rank()
+        perm = self._perm(len(xg), x.device)
+        dist.broadcast(perm, src=0)                      # every rank uses rank 0's permutation
+        return xg[perm.view(world, -1)[rank]], torch.argsort(perm)
+    if self.n_bn_splits > 1:
+        perm = self._perm(len(x), x.device)
+        return x[perm], torch.argsort(perm)
+    return x, None
 
-    @torch.no_grad()
-    def _batch_unshuffle(self, k, idx_unshuffle):
-        "Undo `_batch_shuffle` on the keys (gather all ranks' keys, take this rank's rows of the inverse permutation)."
-        if idx_unshuffle is None: return k
-        if dist_on():
-            kg = concat_all_gather(k)
-            return kg[idx_unshuffle.view(dist.get_world_size(), -1)[dist.get_rank()]]
-        return k[idx_unshuffle]
-
-    @torch.no_grad()
-    def keys(self, x2):
-        "k = normalize(g_k(f_k(x''))) with shuffle-BN; no gradient."
-        xs, idx_unshuffle = self._batch_shuffle(x2)
-        k = torch.cat([self.head_k(self.encoder_k(c)) for c in xs.chunk(self.n_bn_splits)])
-        return self._batch_unshuffle(F.normalize(k, dim=1), idx_unshuffle)
-
-    @torch.no_grad()
-    def enqueue(self, k):
-        "Replace the oldest keys of the queue with this step's keys (gathered over ranks), FIFO."
+# %% ../nbs/06_models.ipynb
+@patch
+@torch.no_grad()
+def _batch_unshuffle(self: MoCoV2, k, idx_unshuffle):
+    "Undo `_batch_shuffle` on the keys (gather all ranks' keys, take this rank's rows of the inverse permutation)."
+    if idx_unshuffle is None: return k
+    if dist_on():
         kg = concat_all_gather(k)
-        world = dist.get_world_size() if dist_on() else 1
-        self._check_queue(len(k), world)
-        idx = (self.queue_ptr + torch.arange(len(kg), device=self.queue.device)) % self.K   # on the device: no host sync
-        self.queue.index_copy_(0, idx, kg.to(self.queue.dtype))
-        self.queue_ptr.copy_((self.queue_ptr + len(kg)) % self.K)
+        return kg[idx_unshuffle.view(dist.get_world_size(), -1)[dist.get_rank()]]
+    return k[idx_unshuffle]
 
-    def ssl_loss(self, x1, x2):
-        "L_C of MoCo v2 (query x', key x''), momentum update and enqueue; returns (l_c, extras for SynthFG)."
-        q = self.head(self.encoder(x1))
-        self.momentum_update()
-        k = self.keys(x2)
-        queue = self.queue.clone().detach()      # snapshot: the enqueue below is in place
-        l_c = info_nce(q, k, queue, self.tau, self.decoupled)
-        self.enqueue(k)
-        return l_c, dict(k=k, queue=queue)
+# %% ../nbs/06_models.ipynb
+@patch
+@torch.no_grad()
+def keys(self: MoCoV2, x2):
+    "k = normalize(g_k(f_k(x''))) with shuffle-BN; no gradient."
+    xs, idx_unshuffle = self._batch_shuffle(x2)
+    k = torch.cat([self.head_k(self.encoder_k(c)) for c in xs.chunk(self.n_bn_splits)])
+    return self._batch_unshuffle(F.normalize(k, dim=1), idx_unshuffle)
 
-    def gradcam_inputs(self, extras, v, batch_stats=False):
-        "(v'', loss_fn) for Eq. 3: InfoNCE of z = g(v) against this step's momentum key k'' of x'' and queue."
-        k, queue = extras['k'], extras['queue']
-        # the MLP head has no BN (batch_stats changes nothing); each row's InfoNCE depends on its own query alone.
-        # loss_fn contrasts with the stored key and ignores gradcam_scores' z2 = g(v2), so v2 = v is a placeholder
-        return v, lambda z, z2: info_nce(z, k, queue, self.tau, self.decoupled)
+# %% ../nbs/06_models.ipynb
+@patch
+@torch.no_grad()
+def enqueue(self: MoCoV2, k):
+    "Replace the oldest keys of the queue with this step's keys (gathered over ranks), FIFO."
+    kg = concat_all_gather(k)
+    world = dist.get_world_size() if dist_on() else 1
+    self._check_queue(len(k), world)
+    idx = (self.queue_ptr + torch.arange(len(kg), device=self.queue.device)) % self.K   # on the device: no host sync
+    self.queue.index_copy_(0, idx, kg.to(self.queue.dtype))
+    self.queue_ptr.copy_((self.queue_ptr + len(kg)) % self.K)
+
+# %% ../nbs/06_models.ipynb
+@patch
+def ssl_loss(self: MoCoV2, x1, x2):
+    "L_C of MoCo v2 (query x', key x''), momentum update and enqueue; returns (l_c, extras for SynthFG)."
+    q = self.head(self.encoder(x1))
+    self.momentum_update()
+    k = self.keys(x2)
+    queue = self.queue.clone().detach()      # snapshot: the enqueue below is in place
+    l_c = info_nce(q, k, queue, self.tau, self.decoupled)
+    self.enqueue(k)
+    return l_c, dict(k=k, queue=queue)
+
+# %% ../nbs/06_models.ipynb
+@patch
+def gradcam_inputs(self: MoCoV2, extras, v, batch_stats=False):
+    "(v'', loss_fn) for Eq. 3: InfoNCE of z = g(v) against this step's momentum key k'' of x'' and queue."
+    k, queue = extras['k'], extras['queue']
+    # the MLP head has no BN (batch_stats changes nothing); each row's InfoNCE depends on its own query alone.
+    # loss_fn contrasts with the stored key and ignores gradcam_scores' z2 = g(v2), so v2 = v is a placeholder
+    return v, lambda z, z2: info_nce(z, k, queue, self.tau, self.decoupled)
 
 # %% ../nbs/06_models.ipynb
 @patch(cls_method=True)
@@ -316,6 +372,7 @@ def from_config(cls: MoCoV2, encoder, n, cfg):
     "MoCo v2 of a Config: dim = cfg.dim or 128, K = cfg.queue_size(), m = cfg.m, tau = cfg.tau."
     return cls(encoder, n, dim=cfg.dim or cls.default_dim, K=cfg.queue_size(), m=cfg.m, tau=cfg.tau)
 
+# %% ../nbs/06_models.ipynb
 @patch(cls_method=True)
 def config_errors(cls: MoCoV2, cfg):
     "The queue rule in Config terms: K (when set) a multiple of the global batch size."
@@ -325,19 +382,24 @@ def config_errors(cls: MoCoV2, cfg):
                 f"(per-rank batch x world size) for the MoCo queue"]
     return []
 
+# %% ../nbs/06_models.ipynb
 @patch
 def loss_sum(self: MoCoV2, v, x2):
     "Sum over the batch of InfoNCE(g(v_b), k''_b, queue): each image's L_C vs its view's key; updates nothing."
     with torch.no_grad(), frozen_bn_stats(self): k = F.normalize(self.head_k(self.encoder_k(x2)), dim=1)
     return info_nce(self.head(v), k, self.queue.clone(), self.tau, self.decoupled) * len(v)
 
+# %% ../nbs/06_models.ipynb
+@patch(cls_method=True)
+def l_c_chance(cls: MoCoV2, cfg): return math.log(cfg.K + 1) if cfg.K else None
+
+# %% ../nbs/06_models.ipynb
 register_base(MoCoV2);
 
 # %% ../nbs/06_models.ipynb
 class SimSiam(SSLBase):
     "SimSiam: encoder + 3-layer projector g + bottleneck predictor; L_C = symmetric negative cosine with stop-grad."
-    name, label, default_dim, base_lr, step_cost = 'simsiam', 'SimSiam', 2048, 0.05, 6   # lr: SimSiam's recipe
-    cost_text = "L_C: SimSiam step (encoder + projector + predictor fwd+bwd on x' and x'')"
+    name, label, default_dim, base_lr = 'simsiam', 'SimSiam', 2048, 0.05   # lr: SimSiam's recipe
     def __init__(self, encoder, n, dim=2048, pred_dim=512, hidden=None):
         super().__init__()
         h = hidden or n
@@ -348,18 +410,22 @@ class SimSiam(SSLBase):
         self.predictor = nn.Sequential(nn.Linear(dim, pred_dim, bias=False), nn.BatchNorm1d(pred_dim), nn.ReLU(),
                                        nn.Linear(pred_dim, dim))
 
-    def ssl_loss(self, x1, x2):
-        "SimSiam's L_C on the views x', x''; returns (l_c, extras for SynthFG)."
-        v1, v2 = self.encoder(x1), self.encoder(x2)
-        z1, z2 = self.head(v1), self.head(v2)
-        l_c = simsiam_loss(self.predictor(z1), self.predictor(z2), z1, z2)
-        return l_c, dict(v2=v2)
+# %% ../nbs/06_models.ipynb
+@patch
+def ssl_loss(self: SimSiam, x1, x2):
+    "SimSiam's L_C on the views x', x''; returns (l_c, extras for SynthFG)."
+    v1, v2 = self.encoder(x1), self.encoder(x2)
+    z1, z2 = self.head(v1), self.head(v2)
+    l_c = simsiam_loss(self.predictor(z1), self.predictor(z2), z1, z2)
+    return l_c, dict(v2=v2)
 
-    def gradcam_inputs(self, extras, v, batch_stats=False):
-        "(v'', loss_fn) for Eq. 3: -cos(p(g(v)), sg(g(v''))) per pair, v'' = f(x'') of this step; predictor untouched."
-        train = None if batch_stats else False          # eval-mode BN: the predictor mixes no samples either
-        loss_fn = lambda z, z2: -F.cosine_similarity(frozen_call(self.predictor, z, train=train), z2.detach(), dim=-1).mean()
-        return extras['v2'], loss_fn
+# %% ../nbs/06_models.ipynb
+@patch
+def gradcam_inputs(self: SimSiam, extras, v, batch_stats=False):
+    "(v'', loss_fn) for Eq. 3: -cos(p(g(v)), sg(g(v''))) per pair, v'' = f(x'') of this step; predictor untouched."
+    train = None if batch_stats else False          # eval-mode BN: the predictor mixes no samples either
+    loss_fn = lambda z, z2: -F.cosine_similarity(frozen_call(self.predictor, z, train=train), z2.detach(), dim=-1).mean()
+    return extras['v2'], loss_fn
 
 # %% ../nbs/06_models.ipynb
 @patch(cls_method=True)
@@ -367,15 +433,22 @@ def from_config(cls: SimSiam, encoder, n, cfg):
     "SimSiam of a Config: dim = cfg.dim or 2048."
     return cls(encoder, n, dim=cfg.dim or cls.default_dim)
 
+# %% ../nbs/06_models.ipynb
 @patch
 def fixed_lr_params(self: SimSiam): return list(self.predictor.parameters())
 
+# %% ../nbs/06_models.ipynb
 @patch
 def loss_sum(self: SimSiam, v, x2):
     "Sum over the batch of -cos(p(g(v_b)), sg(g(f(x''_b)))); updates nothing (the x'' pass leaves BN statistics alone)."
     with torch.no_grad(), frozen_bn_stats(self): z2 = self.head(self.encoder(x2))
     return -F.cosine_similarity(self.predictor(self.head(v)), z2, dim=-1).sum()
 
+# %% ../nbs/06_models.ipynb
+@patch(cls_method=True)
+def l_c_chance(cls: SimSiam, cfg): return 0.0
+
+# %% ../nbs/06_models.ipynb
 register_base(SimSiam);
 
 # %% ../nbs/06_models.ipynb
@@ -383,14 +456,15 @@ def byol_mlp(n_in, hidden, out):
     "BYOL projector / predictor: Linear(n_in, hidden) - BN - ReLU - Linear(hidden, out)."
     return nn.Sequential(nn.Linear(n_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, out))
 
+# %% ../nbs/06_models.ipynb
 def byol_pair_loss(p, z):
     "BYOL's normalised MSE per pair, ||p/|p| - z/|z| ||^2 = 2 - 2 cos(p, z), shape (B,); z is stop-gradient."
     return 2 - 2 * F.cosine_similarity(p, z.detach(), dim=-1)
 
+# %% ../nbs/06_models.ipynb
 class BYOL(SSLBase):
     "BYOL: online encoder + projector g + predictor q, EMA target encoder + projector; L_C = symmetrised normalised MSE."
-    name, label, default_dim, base_lr, step_cost = 'byol', 'BYOL', 256, 0.05, 8   # lr: SimSiam's SGD recipe (no LARS)
-    cost_text = "L_C: BYOL step (online encoder + projector + predictor fwd+bwd on x' and x'', target fwd on both)"
+    name, label, default_dim, base_lr = 'byol', 'BYOL', 256, 0.05   # lr: SimSiam's SGD recipe (no LARS)
     def __init__(self, encoder, n, dim=256, hidden=4096, pred_hidden=None, tau_base=0.996):
         super().__init__()
         if not 0 <= tau_base <= 1: raise ValueError(f"BYOL: EMA rate tau_base must be in [0, 1], got {tau_base}")
@@ -410,6 +484,7 @@ def schedule(self: BYOL, progress: float):
     if not 0 <= progress <= 1: raise ValueError(f"BYOL.schedule: progress must be in [0, 1], got {progress}")
     self.ema_tau = 1 - (1 - self.tau_base) * (math.cos(math.pi * progress) + 1) / 2
 
+# %% ../nbs/06_models.ipynb
 @patch
 @torch.no_grad()
 def momentum_update(self: BYOL):
@@ -433,36 +508,33 @@ def gradcam_inputs(self: BYOL, extras, v, batch_stats=False):
     t2, train = extras['t2'], None if batch_stats else False
     return v, lambda z, z2: byol_pair_loss(frozen_call(self.predictor, z, train=train), t2).mean()
 
+# %% ../nbs/06_models.ipynb
 @patch
 def loss_sum(self: BYOL, v, x2):
     "Sum over the batch of 2 - 2cos(q(g(v_b)), sg(g_t(f_t(x''_b)))); updates nothing."
     with torch.no_grad(), frozen_bn_stats(self): t2 = self.head_t(self.encoder_t(x2))
     return byol_pair_loss(self.predictor(self.head(v)), t2).sum()
 
+# %% ../nbs/06_models.ipynb
 @patch(cls_method=True)
 def from_config(cls: BYOL, encoder, n, cfg):
     "BYOL of a Config: dim = cfg.dim or 256 (hidden 4096, tau_base 0.996: BYOL's)."
     return cls(encoder, n, dim=cfg.dim or cls.default_dim)
 
-register_base(BYOL);
-
 # %% ../nbs/06_models.ipynb
-@patch(cls_method=True)
-def l_c_chance(cls: MoCoV2, cfg): return math.log(cfg.K + 1) if cfg.K else None
-@patch(cls_method=True)
-def l_c_chance(cls: SimSiam, cfg): return 0.0
 @patch(cls_method=True)
 def l_c_chance(cls: BYOL, cfg): return 4.0
 
 # %% ../nbs/06_models.ipynb
-DIAGNOSTICS = ('psnr', 'pair_gap', 'cos_zp', 'l_cp_chance', 'frac_lowvar', 'std_g', 'std_var', 'bank_fill')
+register_base(BYOL);
 
+# %% ../nbs/06_models.ipynb
 class SynthFG(nn.Module):
     "The paper's method around any SSLBase `base`: L = L_C + alpha L_R + nu L_Cp (Eq. 8); `synth=False` is the plain base."
     def __init__(self, base, decoder, bank, alpha=1.0, nu=0.5, eps_g=0.1, eps_var=0.05, kappa=0.02,
                  perturb_mode='both', synth=True, bank_norm=None, cp_grad_to_decoder=False,
                  recon_grad_to_encoder=True, tau_cp=None, decoupled_cp=None, noise_scale='std', keep_intermediates=False,
-                 gradcam_sign='plus', gradcam_batch_stats=False, bn_update_extra=False, plain_bn='eval'):
+                 gradcam_sign='plus', gradcam_batch_stats=False, bn_update_extra=False, plain_bn='eval', recon_space='normalized'):
         super().__init__()
         if perturb_mode not in PERTURB_MODES:
             raise ValueError(f"unknown perturb_mode {perturb_mode!r}: known modes {PERTURB_MODES}")
@@ -477,7 +549,7 @@ class SynthFG(nn.Module):
         self.perturb_mode, self.synth, self.bank_norm = perturb_mode, synth, bank_norm
         self.cp_grad_to_decoder, self.recon_grad_to_encoder = cp_grad_to_decoder, recon_grad_to_encoder
         self.gradcam_sign, self.gradcam_batch_stats, self.bn_update_extra = gradcam_sign, gradcam_batch_stats, bn_update_extra
-        self.plain_bn = plain_bn
+        self.plain_bn, self.recon_space = plain_bn, recon_space
         self.tau_cp = tau_cp if tau_cp is not None else getattr(base, 'tau', 0.2)
         self.decoupled_cp = decoupled_cp if decoupled_cp is not None else getattr(base, 'decoupled', False)
         self.noise_scale, self.keep_intermediates, self.intermediates, self.generator = noise_scale, keep_intermediates, None, None
@@ -490,27 +562,33 @@ class SynthFG(nn.Module):
     def fixed_lr_params(self): return self.base.fixed_lr_params()
     def schedule(self, progress): self.base.schedule(progress)
 
-    def variance(self):
-        "s from the memory bank, or None while the bank is not ready."
-        return self.bank.variance_if_ready(norm=self.bank_norm)
+# %% ../nbs/06_models.ipynb
+@patch
+def variance(self: SynthFG):
+    "s from the memory bank, or None while the bank is not ready."
+    return self.bank.variance_if_ready(norm=self.bank_norm)
 
-    def extra_pass(self):
-        "Context of the encoder passes the base method does not have: BN running statistics untouched by default."
-        return nullcontext() if self.bn_update_extra else frozen_bn_stats(self.base)
+# %% ../nbs/06_models.ipynb
+@patch
+def extra_pass(self: SynthFG):
+    "Context of the encoder passes the base method does not have: BN running statistics untouched by default."
+    return nullcontext() if self.bn_update_extra else frozen_bn_stats(self.base)
 
-    def plain_features(self, x):
-        "v = f(x) of plain images (steps 2, decoder pre-training, validation), BN as `plain_bn` says ('eval': running statistics)."
-        with module_mode(self.encoder, train=self.plain_bn == 'batch'), self.extra_pass(): return self.encoder(x)
+# %% ../nbs/06_models.ipynb
+@patch
+def plain_features(self: SynthFG, x):
+    "v = f(x) of plain images (steps 2, decoder pre-training, validation), BN as `plain_bn` says ('eval': running statistics)."
+    with module_mode(self.encoder, train=self.plain_bn == 'batch'), self.extra_pass(): return self.encoder(x)
 
 # %% ../nbs/06_models.ipynb
 @patch
 def synth_pair(self: SynthFG, v, x_hat, extras):
     "Steps 4-7: eta (Eq. 3), s, v_p (Eq. 4-6), x_hat_p = h(v_p), z_hat/z_hat_p and L_Cp (Eq. 7)."
     eta = s = None
-    if self.perturb_mode in ('both', 'gradcam'):                     # 4. eta, Eq. 3
+    if self.perturb_mode in GRADCAM_MODES:                           # 4. eta, Eq. 3
         v2, loss_fn = self.base.gradcam_inputs(extras, v, batch_stats=self.gradcam_batch_stats)
         eta = gradcam_scores(v, v2, self.head, loss_fn, sign=self.gradcam_sign, batch_stats=self.gradcam_batch_stats)
-    if self.perturb_mode in ('both', 'lowvar'): s = self.variance()   # 5. s (None until the bank is ready)
+    if self.perturb_mode in LOWVAR_MODES: s = self.variance()         # 5. s (None until the bank is ready)
     kw = dict(mode=self.perturb_mode, eps_g=self.eps_g, eps_var=self.eps_var, kappa=self.kappa, generator=self.generator,
               scale=self.noise_scale, return_stds=True)
     with nullcontext() if self.cp_grad_to_decoder else torch.no_grad():  # 6.-7. v_p, x_hat_p = h(v_p)
@@ -520,6 +598,9 @@ def synth_pair(self: SynthFG, v, x_hat, extras):
     with self.extra_pass(): z_hat, z_hat_p = self.head(self.encoder(x_gen)).chunk(2)   # one pass on B_r (2B images)
     l_cp = synth_pair_loss(z_hat, z_hat_p, self.tau_cp, self.decoupled_cp)               # Eq. 7
     return dict(l_cp=l_cp, eta=eta, s=s, v_p=v_p, x_hat_p=x_gen[len(v):], z_hat=z_hat, z_hat_p=z_hat_p, **stds)
+
+# %% ../nbs/06_models.ipynb
+DIAGNOSTICS = ('psnr', 'pair_gap', 'cos_zp', 'l_cp_chance', 'frac_lowvar', 'std_g', 'std_var', 'bank_fill')
 
 # %% ../nbs/06_models.ipynb
 @patch
@@ -545,8 +626,9 @@ def diagnostics(self: SynthFG, x, x_hat, pair=None):
 def reconstruct(self: SynthFG, v, x):
     "Step 3: x_hat = h(v) (v detached unless recon_grad_to_encoder) and L_R = recon_loss(x_hat, x) (Eq. 2)."
     x_hat = self.decoder(v if self.recon_grad_to_encoder else v.detach())
-    return x_hat, recon_loss(x_hat, x)
+    return x_hat, recon_loss(x_hat, x, self.recon_space)
 
+# %% ../nbs/06_models.ipynb
 @patch
 def step_losses(self: SynthFG, x, x1, x2):
     "The step's loss terms with their graphs: {'loss','l_c','l_r','l_cp', diagnostics}; `forward` detaches all but 'loss'."
@@ -560,11 +642,13 @@ def step_losses(self: SynthFG, x, x1, x2):
     l_cp = pair['l_cp'] if pair else torch.zeros((), device=x.device)
     return dict(loss=loss, l_c=l_c, l_r=l_r, l_cp=l_cp, **self.diagnostics(x, x_hat, pair))
 
+# %% ../nbs/06_models.ipynb
 def _intermediates(v, x_hat, pair):
     d = lambda t: None if t is None else t.detach()
     p = pair or {}
     return dict(v=d(v), eta=d(p.get('eta')), s=d(p.get('s')), v_p=d(p.get('v_p')), x_hat=d(x_hat), x_hat_p=d(p.get('x_hat_p')))
 
+# %% ../nbs/06_models.ipynb
 @patch
 def forward(self: SynthFG, x, x1, x2):
     "One training step: {'loss', 'l_c', 'l_r', 'l_cp', *DIAGNOSTICS} (the base's dict if synth=False)."
@@ -572,11 +656,12 @@ def forward(self: SynthFG, x, x1, x2):
     out = self.step_losses(x, x1, x2)
     return {k: v if k == 'loss' else v.detach() for k, v in out.items()}
 
+# %% ../nbs/06_models.ipynb
 @patch
 def recon_forward(self: SynthFG, x):
     "Decoder pre-training step: L_R = recon_loss(h(f(x)), x) with the encoder frozen (no grad, BN stats untouched)."
     with torch.no_grad(), frozen_bn_stats(self.encoder): v = self.plain_features(x)
-    l_r = recon_loss(self.decoder(v), x)
+    l_r = recon_loss(self.decoder(v), x, self.recon_space)
     return dict(loss=l_r, l_r=l_r.detach())
 
 # %% ../nbs/06_models.ipynb

@@ -33,12 +33,12 @@ def load():
     runs = {}
     for d in sorted(SUMMARIES.glob('*')):
         if not (d / 'metrics_fast.json').exists(): continue
-        arm, seed = (d.name, None) if d.name == 'stage1' else d.name.rsplit('_s', 1)
+        arm, seed = d.name.rsplit('_s', 1)
         r = dict(m=json.loads((d / 'metrics_fast.json').read_text()),
                  f=json.loads((d / 'final_metrics.json').read_text()) if (d / 'final_metrics.json').exists() else {},
                  cfg=yaml.safe_load((d / 'config.yaml').read_text()) if (d / 'config.yaml').exists() else {},
                  t=json.loads((d / 'timing.json').read_text()) if (d / 'timing.json').exists() else {})
-        runs.setdefault(arm, {})[None if seed is None else int(seed)] = r
+        runs.setdefault(arm, {})[int(seed)] = r
     return runs
 
 
@@ -49,10 +49,10 @@ def t_quantile(p, df):
 
 
 def paired(a, b, path, runs):
-    "Paired differences a - b over the seeds both have (b = 'stage1': the one initial encoder for every seed)."
+    "Paired differences a - b over the seeds both have (b = 'stage1': the initial encoder, evaluated with that seed's stage 1)."
     ra, rb = runs.get(a, {}), runs.get(b, {})
-    seeds = sorted(s for s in ra if (b == 'stage1' and None in rb) or s in rb)
-    d = [metric(ra[s]['m'], path) - metric(rb[None if b == 'stage1' else s]['m'], path) for s in seeds]
+    seeds = sorted(s for s in ra if s in rb)
+    d = [metric(ra[s]['m'], path) - metric(rb[s]['m'], path) for s in seeds]
     return seeds, d
 
 
@@ -91,7 +91,7 @@ def diff_table(runs):
         if a not in runs or b not in runs: continue
         rows.append(f'| {a} − {b} | ' + ' | '.join(ci_text(paired(a, b, p, runs)[1])[0] for p in COLS.values()) + ' |')
     return '\n'.join(rows) + ('\n\nmean ± std of the paired difference, [95 % CI, Student t], (seeds on which it is > 0); '
-                              '`stage1` is the one initial encoder every seed starts from.')
+                              '`stage1` is the initial encoder every seed starts from (the same weights for every seed).')
 
 
 def gates(runs):
@@ -115,12 +115,13 @@ def gates(runs):
                    f"below the initial encoder): {'pass' if ok else 'FAIL'} — L_C at the end "
                    + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
                    + '; MoCo v2 − initial encoder, linear 100 %: ' + ', '.join(f's{k}: {x:+.2f}' for k, x in zip(s, d)) + '.')
-    p3 = SUMMARIES / 'stage1' / 'gate_g3.json'
-    if p3.exists():
-        g3 = json.loads(p3.read_text()); g['G3'] = g3['g3_pass']
+    g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_s*/gate_g3.json'))}
+    if g3s:
+        g['G3'] = all(x['g3_pass'] for x in g3s.values())
         out.append(f"- **G3** (the decoder draws: a probe trained on f(x) keeps ≥ 50 % of its accuracy on f(x̂)): "
-                   f"{'pass' if g3['g3_pass'] else 'FAIL'} — {g3['probe_on_f_x']:.1f} % on f(x), {g3['probe_on_f_x_hat']:.1f} % "
-                   f"on f(x̂) ({100 * g3['kept']:.0f} % kept; chance {g3['chance']:.1f} %).")
+                   f"{'pass' if g['G3'] else 'FAIL'} — " + ', '.join(f"s{k}: {x['probe_on_f_x']:.1f} % on f(x), "
+                   f"{x['probe_on_f_x_hat']:.1f} % on f(x̂) ({100 * x['kept']:.0f} % kept)" for k, x in g3s.items())
+                   + f" (chance {next(iter(g3s.values()))['chance']:.1f} %).")
     if 'ours' in runs:
         s = sorted(runs['ours']); e = [runs['ours'][k]['f'].get('train_last_epoch', {}) for k in s]
         cos, gap = [x.get('cos_zp') for x in e], [x.get('pair_gap') for x in e]

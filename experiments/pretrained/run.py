@@ -44,7 +44,8 @@ GROUPS = ('core', 'controls')
 
 
 def init_weights(epoch):
-    return REPO / f'runs/pretrained/init_s{INIT_SEED}/weights_e{epoch}.pth'
+    "A weights file of the init, relative to the repository root (run.py works from there; the configs store it so)."
+    return Path(f'runs/pretrained/init_s{INIT_SEED}/weights_e{epoch}.pth')
 
 
 def chosen_init():
@@ -55,8 +56,8 @@ def chosen_init():
 
 def make_cfg(name, runs, tree, **kw):
     from synthfg.config import Config
-    return Config(**{**COMMON, 'data_root': str(tree), 'weights': str(init_weights(chosen_init())),
-                     'out': str(runs / name), **kw})
+    return Config(**{**COMMON, 'data_root': portable(tree), 'weights': str(init_weights(chosen_init())),
+                     'out': portable(runs / name), **kw})
 
 
 def matched_epochs():
@@ -68,9 +69,10 @@ def matched_epochs():
 
 
 def queue(runs, tree, groups, seeds):
-    s1 = dict(name='stage1', cfg=make_cfg('stage1', runs, tree, seed=0, **STAGE1), group='stage1')
-    out = [s1]
+    "Per seed: its stage 1 (the decoder; `decoder_init` requires the arm's seed), then the arms of `groups`."
+    out = []
     for seed in seeds:
+        out.append(dict(name=f'stage1_s{seed}', cfg=make_cfg(f'stage1_s{seed}', runs, tree, seed=seed, **STAGE1), group='stage1'))
         for arm, (kw, group) in ARMS.items():
             if group not in groups: continue
             kw = dict(kw)
@@ -78,7 +80,7 @@ def queue(runs, tree, groups, seeds):
                 ep = matched_epochs()
                 if ep is None: continue          # needs seed 0 of ours and MoCo v2 first
                 kw['epochs'] = ep
-            if kw.get('synth'): kw['decoder_init'] = str(runs / 'stage1')
+            if kw.get('synth'): kw['decoder_init'] = str(runs / f'stage1_s{seed}')
             name = f'{arm}_s{seed}'
             out.append(dict(name=name, cfg=make_cfg(name, runs, tree, seed=seed, **kw), group=group))
     return out
@@ -130,8 +132,8 @@ def decoder_gate(stage1_dir, tree, threads=1):
     b = linear_eval_fast(ftr, ytr, fhat, yte)
     out = dict(probe_on_f_x=a['top1'], probe_on_f_x_hat=b['top1'], kept=b['top1'] / a['top1'],
                g3_pass=b['top1'] >= 0.5 * a['top1'], chance=100.0 / len(TARGET))
-    (HERE / 'summaries' / 'stage1').mkdir(parents=True, exist_ok=True)
-    (HERE / 'summaries' / 'stage1' / 'gate_g3.json').write_text(json.dumps(out, indent=1) + '\n')
+    dst = SUMMARIES / Path(stage1_dir).name; dst.mkdir(parents=True, exist_ok=True)
+    (dst / 'gate_g3.json').write_text(json.dumps(out, indent=1) + '\n')
     return out
 
 
@@ -144,7 +146,9 @@ def main(argv=None):
     ap.add_argument('--jobs', type=int, default=2); ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--init', action='store_true', help='train the init (init.py) if needed and run gate G1')
     ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--report', action='store_true')
+    ap.add_argument('--stage1-only', action='store_true', help='train the seeds\' stage 1s (and gate G3), no arm')
     a = ap.parse_args(argv)
+    os.chdir(REPO)                       # paths in the configs are relative to the repository root
     runs = Path(a.runs); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
     root = data_root(a.data_root)
     tree, counts = target_tree(root, runs / 'triangles')
@@ -166,10 +170,18 @@ def main(argv=None):
         for r in q: print(f"{r['name']:<22} {r['group']:<9} {folder_state(r['cfg'].out):<8} "
                           f"{'committed' if (SUMMARIES / r['name'] / 'metrics_fast.json').exists() else ''}")
         return
-    stage1, rest = q[0], q[1:]
-    if execute(stage1, runs, SUMMARIES, a.threads) != 'done': sys.exit('stage 1 failed')
-    if not (SUMMARIES / 'stage1' / 'gate_g3.json').exists(): print(json.dumps(decoder_gate(runs / 'stage1', tree, a.threads)))
-    todo = [r for r in rest if not (SUMMARIES / r['name'] / 'metrics_fast.json').exists()]   # committed: skipped
+    stage1s = [r for r in q if r['group'] == 'stage1']
+    todo = [r for r in q if r['group'] != 'stage1' and not (SUMMARIES / r['name'] / 'metrics_fast.json').exists()]
+    need = {Path(r['cfg'].decoder_init).name for r in todo if r['cfg'].decoder_init}
+    if a.stage1_only: need, todo = {r['name'] for r in stage1s}, []
+    def stage1(r):     # trained (again, on a fresh machine: weights are not committed) when an arm still needs it
+        if r['name'] not in need and (SUMMARIES / r['name'] / 'metrics_fast.json').exists(): return 'done'
+        st = execute(r, runs, SUMMARIES, a.threads)
+        if st == 'done' and not (SUMMARIES / r['name'] / 'gate_g3.json').exists():
+            print(json.dumps(decoder_gate(Path(r['cfg'].out), tree, a.threads)), flush=True)
+        return st
+    with ThreadPoolExecutor(a.jobs) as ex: s1 = list(ex.map(stage1, stage1s))
+    if 'failed' in s1: sys.exit('a stage 1 failed: see runs/pretrained/logs/')
     with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda r: execute(r, runs, SUMMARIES, a.threads), todo))
     log(runs, f"queue finished: {res.count('done')} done, {res.count('failed')} failed")
 
