@@ -183,8 +183,8 @@ def jitter_views(x, on, fac, order, sparse=None, ops=JITTER_OPS):
     return x
 
 def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0.8, p_grey=0.2, p_blur=0.5, sigma=(0.1, 2.0),
-            ops=JITTER_OPS):
-    "The MoCo v2 steps after the crop, on float crops (B,3,H,W) in [0,1]: colour jitter, greyscale, blur, flip, from uniforms `u`."
+            ops=JITTER_OPS, p_flip=0.5):
+    "The MoCo v2 steps after the crop, on float crops (B,3,H,W) in [0,1]: colour jitter, greyscale, blur, flip (`p_flip`), from uniforms `u`."
     b, c, s, hu = jitter
     lo = torch.tensor([1 - b, 1 - c, 1 - s, -hu], device=u.device, dtype=u.dtype)
     hi = torch.tensor([1 + b, 1 + c, 1 + s, hu], device=u.device, dtype=u.dtype)
@@ -194,7 +194,7 @@ def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0
     x = _where(x, u[:, 32] < p_grey, lambda t: _grey(t).repeat(1, 3, 1, 1), sparse=sparse)
     k, sig = blur_kernel_size(img_size), sigma[0] + (sigma[1] - sigma[0]) * u[:, 34]
     x = _where(x, u[:, 33] < p_blur, lambda t, sg: blur(t, sg, k), sig, sparse=sparse)
-    return _where(x, u[:, 22] < 0.5, lambda t: t.flip(-1), sparse=sparse)
+    return _where(x, u[:, 22] < p_flip, lambda t: t.flip(-1), sparse=sparse)
 
 def moco_v2_views(images, hw, u, img_size, scale=(0.2, 1.0), sparse=None, out=None, **kw):
     "MoCo v2 views of float images (B,3,S,S) in [0,1] with sizes `hw`, parameters from uniforms `u` (B, N_UNIFORMS); `sparse`: into `out`."
@@ -234,8 +234,9 @@ def load_cache(path):
 # %% ../nbs/12_fastdata.ipynb
 class DeviceViews:
     "The three views of an `SSLDataset` made on `device` from a uint8 cache of the decoded images (`data_pipeline='tensor'`)."
-    def __init__(self, ds, img_size, device='cpu', cache=None, size=None, workers=None, chunk=None, sparse=None, compile=False):
-        self.img_size, self.device = int(img_size), torch.device(device)
+    def __init__(self, ds, img_size, device='cpu', cache=None, size=None, workers=None, chunk=None, sparse=None, compile=False,
+                 hflip=True):
+        self.img_size, self.device, self.hflip = int(img_size), torch.device(device), hflip
         cpu = self.device.type == 'cpu'
         self.chunk = chunk if chunk is not None else (4 if cpu else 0)   # CPU: a few images at a time stay in the CPU caches
         self.sparse = cpu if sparse is None else sparse
@@ -263,7 +264,8 @@ class DeviceViews:
         imgs, hw = self.images[idx].float().div_(255), self.hw[idx]
         if self.sparse: x = plain_views(imgs, hw, self.img_size, out[0])
         else: x = crop_resize(imgs, self.plain_boxes[idx], self.img_size)
-        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1], ops=self.ops) for v in (0, 1))
+        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1], ops=self.ops,
+                                p_flip=0.5 if self.hflip else 0.0) for v in (0, 1))
         return normalize(x), normalize(x1), normalize(x2)
 
     def batch(self, idx, generator=None):
