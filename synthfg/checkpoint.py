@@ -42,6 +42,7 @@ def set_rng_state(s):
 class RunError(RuntimeError):
     "A run cannot start or go on for a reason the user can fix (folder, lock, disk, data); the message says how."
 
+# %% ../nbs/06b_checkpoint.ipynb
 def _writable(p):
     "Whether `p` can be written: an existing file by the effective user's permissions, a folder by creating a file in it."
     p = Path(p)
@@ -51,6 +52,7 @@ def _writable(p):
         with tempfile.TemporaryFile(dir=p): return True
     except OSError: return False
 
+# %% ../nbs/06b_checkpoint.ipynb
 def save_checkpoint(obj, path):
     "Atomically write `obj` to `path` (serialised in memory, temp file in the same folder, fsync, os.replace); a full disk is a `RunError`."
     path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
@@ -71,6 +73,7 @@ def save_checkpoint(obj, path):
         raise
     return path
 
+# %% ../nbs/06b_checkpoint.ipynb
 def checkpoint_file(path):
     "The checkpoint file of `path`: the file itself, or `checkpoint.pt` in a run folder; `FileNotFoundError` if it is missing."
     p = Path(path)
@@ -78,6 +81,7 @@ def checkpoint_file(path):
     if not p.is_file(): raise FileNotFoundError(f"checkpoint {p} not found")
     return p
 
+# %% ../nbs/06b_checkpoint.ipynb
 def load_checkpoint(path, map_location='cpu'):
     "Load a synthfg checkpoint (a file, or a run folder holding `checkpoint.pt`) with `weights_only=True`."
     p = checkpoint_file(path)
@@ -91,6 +95,7 @@ def load_checkpoint(path, map_location='cpu'):
         raise ValueError(f"{p} is not a synthfg checkpoint (no format={CKPT_FORMAT!r} entry)")
     return ck
 
+# %% ../nbs/06b_checkpoint.ipynb
 def stored_config(ck, path):
     "The `Config` stored in checkpoint `ck` (loaded from `path`); a clear error when it has none."
     if not isinstance(ck.get('config'), dict):

@@ -20,6 +20,7 @@ def _check_img_size(img_size):
     if not isinstance(img_size, int) or isinstance(img_size, bool) or img_size < 32 or img_size % 32:
         raise ValueError(f"Decoder: img_size must be a multiple of 32 and >= 32 (5 upsampling stages ×2 from s/32), got {img_size!r}")
 
+# %% ../nbs/04_decoder.ipynb
 def _widths(width):
     if isinstance(width, int) and not isinstance(width, bool):
         if width < 1: raise ValueError(f"Decoder: width must be >= 1, got {width}")
@@ -29,6 +30,7 @@ def _widths(width):
         raise ValueError(f"Decoder: width must be an int or 6 positive ints (c0..c5), got {width!r}")
     return width
 
+# %% ../nbs/04_decoder.ipynb
 class _ResBlock(nn.Module):
     "conv3x3-BN-ReLU-conv3x3-BN + identity, ReLU."
     def __init__(self, c):
@@ -38,10 +40,12 @@ class _ResBlock(nn.Module):
         self.act = nn.ReLU(inplace=True)
     def forward(self, x): return self.act(x + self.body(x))
 
+# %% ../nbs/04_decoder.ipynb
 def _up_stage(c_in, c_out):
     return nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=False), nn.Upsample(scale_factor=2, mode='nearest'),
                          nn.BatchNorm2d(c_out), nn.ReLU(inplace=True), _ResBlock(c_out))
 
+# %% ../nbs/04_decoder.ipynb
 class Decoder(nn.Module):
     "h_theta_d: feature vectors (B,n_in) -> images (B,3,img_size,img_size) in normalised pixel space."
     def __init__(self, n_in=512, img_size=224, width=32, bounded=True, mean=IMAGENET_MEAN, std=IMAGENET_STD):
@@ -113,6 +117,7 @@ def _plain(batch):
                         + (f" of shape {tuple(x.shape)}" if torch.is_tensor(x) else ''))
     return x
 
+# %% ../nbs/04_decoder.ipynb
 PLAIN_BN = ('eval', 'batch')
 
 def frozen_features(encoder, x, plain_bn='eval'):
@@ -120,6 +125,7 @@ def frozen_features(encoder, x, plain_bn='eval'):
     if plain_bn not in PLAIN_BN: raise ValueError(f"unknown plain_bn {plain_bn!r}: known {PLAIN_BN}")
     with torch.no_grad(): return frozen_call(encoder, x, train=plain_bn == 'batch')
 
+# %% ../nbs/04_decoder.ipynb
 def _features(encoder, decoder, x, plain_bn):
     if x.shape[-2:] != (decoder.img_size, decoder.img_size):
         raise ValueError(f"images are {tuple(x.shape[-2:])} but the decoder outputs {decoder.img_size}x{decoder.img_size}")
@@ -128,6 +134,7 @@ def _features(encoder, decoder, x, plain_bn):
         raise ValueError(f"encoder output shape {tuple(v.shape)} does not match the decoder input (B, {decoder.n_in})")
     return v
 
+# %% ../nbs/04_decoder.ipynb
 def pretrain_decoder(encoder, decoder, loader, epochs=1, lr=1e-3, device='cpu', max_steps=None, weight_decay=0., progress=False,
                      plain_bn='eval'):
     "Train `decoder` with L_R (Eq. 2) on features of a FROZEN `encoder`; returns {'step_loss', 'epoch_loss'}."
@@ -152,6 +159,7 @@ def pretrain_decoder(encoder, decoder, loader, epochs=1, lr=1e-3, device='cpu', 
         if max_steps is not None and step >= max_steps: break
     return hist
 
+# %% ../nbs/04_decoder.ipynb
 @torch.no_grad()
 def evaluate_recon(encoder, decoder, loader, device='cpu', max_batches=None, plain_bn='eval', **psnr_kw):
     "Mean L_R and mean per-image PSNR (dB, [0,1] pixel space) of the decoder's reconstructions over `loader`."

@@ -110,6 +110,7 @@ def _tie_hits(n_gt, t, r, k:int, ties:str):
     miss = (torch.lgamma(t - r + 1) - torch.lgamma(t - r - mm + 1) - torch.lgamma(t + 1) + torch.lgamma(t - mm + 1)).exp()
     return torch.where(m >= t - r + 1, 1., torch.where(m <= 0, 0., 1. - miss))   # 1 - C(t-r, m) / C(t, m)
 
+# %% ../nbs/08_evaluation.ipynb
 @torch.no_grad()
 def retrieval_metrics(feats, labels, ks=(1, 5), chunk_size:int=1024, ties:str='mean'):
     "Leave-one-out cosine retrieval over `feats`: dict with `rank{k}` (%) for each k, `map` (%), counts; `ties`: see `RANK_TIES`."
@@ -198,8 +199,10 @@ def _stratified_val_split(labels, val_frac, seed):
     mask = torch.ones(len(labels), dtype=torch.bool); mask[keep] = False
     return keep, mask.nonzero().flatten()
 
+# %% ../nbs/08_evaluation.ipynb
 def _top1(X, y, W, b): return 100.0 * ((X @ W.T + b).argmax(1) == y).double().mean().item()
 
+# %% ../nbs/08_evaluation.ipynb
 def linear_eval_fast(train_feats, train_labels, test_feats, test_labels, *, label_frac:float=1.0, seed:int=0,
                      feat_norm:str='standardize', l2_grid=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1), val_frac:float=0.2,
                      max_iter:int=500, tol:float=1e-6):
@@ -340,8 +343,10 @@ def _check_protocols(protocols):
     if bad or not protocols: raise ValueError(f"unknown protocol(s) {bad or protocols}; choose from {PROTOCOLS}")
     return protocols
 
+# %% ../nbs/08_evaluation.ipynb
 def _frac_key(f): return str(float(f))
 
+# %% ../nbs/08_evaluation.ipynb
 def knn_retrieval_metrics(train_feats, train_labels, test_feats, test_labels, *, knn_k:int=20, knn_tau:float=0.07,
                           ks=(1, 5), chunk_size:int=1024, ties:str='mean') -> dict:
     "kNN top-1 (train -> test) and leave-one-out retrieval on the test features: `knn_top1`, `retrieval_rank{k}`, `retrieval_map` (%)."
@@ -351,6 +356,7 @@ def knn_retrieval_metrics(train_feats, train_labels, test_feats, test_labels, *,
                 **{f'retrieval_rank{k}': r[f'rank{k}'] for k in ks}, retrieval_map=r['map'],
                 retrieval_n_no_relevant=r['n_no_relevant'])
 
+# %% ../nbs/08_evaluation.ipynb
 def evaluate_features(train_feats, train_labels, test_feats, test_labels, *, fracs=(1.0, 0.5, 0.2), fast:bool=True,
                       seed:int=0, knn_k:int=20, knn_tau:float=0.07, ks=(1, 5), chunk_size:int=1024, fast_kw=None,
                       ties:str='mean'):
@@ -517,6 +523,7 @@ def _parse_fracs(fracs) -> list:
         except ValueError: raise ValueError(f"--fracs {fracs!r}: expected comma-separated fractions such as 1.0,0.5,0.2") from None
     return [_check_frac(f, 'label fraction') for f in fracs]
 
+# %% ../nbs/08_evaluation.ipynb
 def _eval_plan(cfg:EvalConfig) -> dict:
     "Everything `eval_checkpoint` will do for `cfg`, checked and resolved (encoder loaded), before any feature is computed."
     if cfg.ckpt is None: raise ValueError("no checkpoint given: ckpt (--ckpt) is required (RUN/checkpoint.pt or its run folder)")
@@ -543,6 +550,7 @@ def _eval_plan(cfg:EvalConfig) -> dict:
                         ckpt_path=ckpt if cfg.cache else None, dataset_kw=dataset_kw, faithful_kw=dict(epochs=cfg.epochs),
                         verbose=cfg.verbose))
 
+# %% ../nbs/08_evaluation.ipynb
 def _eval_run(plan:dict) -> dict:
     "Compute the metrics of a `_eval_plan` and write them to its `out` (if any)."
     m = evaluate_encoder(plan['encoder'], **plan['kw'])
@@ -552,6 +560,7 @@ def _eval_run(plan:dict) -> dict:
         plan['out'].write_text(json.dumps(m, indent=2, default=str))
     return m
 
+# %% ../nbs/08_evaluation.ipynb
 @delegates(EvalConfig)
 def eval_checkpoint(ckpt, **kwargs) -> dict:
     "Evaluate the encoder of checkpoint `ckpt` with the `EvalConfig` options `kwargs`; writes JSON to `out` if given (checked first)."
@@ -571,11 +580,13 @@ def eval_parser():
     p.error = lambda msg: _fail(f"{msg} (synthfg_eval --help lists the options)", 2)
     return p
 
+# %% ../nbs/08_evaluation.ipynb
 def _fail(msg, code:int):
     "Exit with status `code` after one line `synthfg_eval: error: msg` on stderr."
     msg = ' '.join(str(msg).split())
     print(f"synthfg_eval: error: {msg}", file=sys.stderr); sys.exit(code)
 
+# %% ../nbs/08_evaluation.ipynb
 def _user_error(e) -> str:
     "The one-line message of a user error."
     if isinstance(e, torch.OutOfMemoryError): return f"out of memory ({str(e).splitlines()[0]}); try a smaller --batch-size"
@@ -583,6 +594,7 @@ def _user_error(e) -> str:
 
 _USER_ERRORS = (ValueError, TypeError, OSError, torch.OutOfMemoryError)
 
+# %% ../nbs/08_evaluation.ipynb
 def _guarded(fn, code:int, debug:bool):
     "`fn()`; a user error ends the program with one line and exit status `code` (re-raised instead when `debug`)."
     try: return fn()
@@ -590,6 +602,7 @@ def _guarded(fn, code:int, debug:bool):
         if debug: raise
         _fail(_user_error(e), code)
 
+# %% ../nbs/08_evaluation.ipynb
 def _print_summary(res:dict):
     print(json.dumps({k: res[k] for k in ('linear_protocol', 'linear_top1', 'retrieval_rank1', 'retrieval_rank5',
                                           'retrieval_map', 'knn_top1', 'nuisance_top1') if k in res}))
@@ -597,6 +610,7 @@ def _print_summary(res:dict):
         print('nuisance probes (linear top-1 / chance, %): ' + ', '.join(
             f"{k} {v:.1f}/{res['nuisance_chance'][k]:.1f}" for k, v in res['nuisance_top1'].items()))
 
+# %% ../nbs/08_evaluation.ipynb
 def synthfg_eval(argv:list=None):
     "Console entry point `synthfg_eval` (options: the fields of `EvalConfig`, and `--debug`); `argv` defaults to `sys.argv[1:]`."
     p = eval_parser()

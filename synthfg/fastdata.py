@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from PIL import Image
 from torchvision.ops import roi_align
 
@@ -28,6 +29,7 @@ def cache_size(img_size):
     "Default side of the cache: the plain view's resize, `int(img_size / 0.875)` (256 px at 224)."
     return int(img_size / 0.875)
 
+# %% ../nbs/12_fastdata.ipynb
 def fit_image(img, size):
     "PIL image downscaled (never upscaled, aspect kept, antialiased bilinear) so that its longer side is <= `size`."
     w, h = img.size
@@ -35,17 +37,20 @@ def fit_image(img, size):
     if r >= 1: return img
     return img.resize((max(1, round(w * r)), max(1, round(h * r))), Image.BILINEAR)
 
+# %% ../nbs/12_fastdata.ipynb
 def _base_of(ds):
     "The (PIL, label) dataset under a SeededItems / SSLDataset wrapper (or `ds` itself)."
     if hasattr(ds, 'ds') and not hasattr(ds, 'base'): ds = ds.ds
     return getattr(ds, 'base', ds)
 
+# %% ../nbs/12_fastdata.ipynb
 def _pad_to(t, S):
     "uint8 (3,h,w) -> (3,S,S), the last row/column repeated."
     h, w = t.shape[1:]
     if (h, w) == (S, S): return t
     return F.pad(t[None].float(), (0, S - w, 0, S - h), mode='replicate')[0].to(torch.uint8)
 
+# %% ../nbs/12_fastdata.ipynb
 def decode_images(base, size, workers=None):
     "`(images, hw, labels)`: every image of `base` fitted into `size` px (uint8 (N,3,S,S), edge-padded), its (h, w), its label."
     n = len(base)
@@ -87,6 +92,7 @@ def rrc_boxes(hw, u, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), attempts=10):
     i, j = torch.where(found, i, fi), torch.where(found, j, fj)
     return torch.stack([j, i, j + cw, i + ch], 1)
 
+# %% ../nbs/12_fastdata.ipynb
 def center_boxes(hw, img_size):
     "Boxes of `plain_transform`: resize the shorter side to `int(img_size / 0.875)`, centre crop `img_size`, in image pixels."
     h, w = hw[:, 0].float(), hw[:, 1].float()
@@ -94,11 +100,13 @@ def center_boxes(hw, img_size):
     y0, x0 = (h - side) / 2, (w - side) / 2
     return torch.stack([x0, y0, x0 + side, y0 + side], 1)
 
+# %% ../nbs/12_fastdata.ipynb
 def crop_resize(images, boxes, img_size):
     "Crop float images (B,3,S,S) to their boxes (B,4) and resize to `img_size` in one batched call (`roi_align`: bilinear, ceil(box/out) samples averaged per pixel)."
     rois = torch.cat([torch.arange(len(boxes), device=boxes.device, dtype=boxes.dtype)[:, None], boxes], 1)
     return roi_align(images, rois.to(images.dtype), (img_size, img_size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
 
+# %% ../nbs/12_fastdata.ipynb
 def _resize(x, size): return F.interpolate(x, size=size, mode='bilinear', antialias=True, align_corners=False)
 
 def resized_crops(images, boxes, img_size, out=None):
@@ -107,6 +115,7 @@ def resized_crops(images, boxes, img_size, out=None):
     for k, (x0, y0, x1, y1) in enumerate(boxes.long().tolist()): out[k] = _resize(images[k:k + 1, :, y0:y1, x0:x1], (img_size, img_size))[0]
     return out
 
+# %% ../nbs/12_fastdata.ipynb
 def plain_views(images, hw, img_size, out=None):
     "Image by image: `plain_transform`'s centre box (`center_boxes`) rounded to whole pixels, resized to `img_size` (antialiased bilinear)."
     return resized_crops(images, center_boxes(hw, img_size).round(), img_size, out)
@@ -118,20 +127,24 @@ def _grey(x):
 
 def _col(f): return f.view(-1, 1, 1, 1)
 
+# %% ../nbs/12_fastdata.ipynb
 def adjust_brightness(x, f):
     "Brightness of each image times `f` (B,), in place: torchvision's blend with black."
     return x.mul_(_col(f)).clamp_(0, 1)
 
+# %% ../nbs/12_fastdata.ipynb
 def adjust_contrast(x, f):
     "Blend each image with the mean of its grey levels by `f` (B,), in place."
     m = _grey(x).mean((1, 2, 3), keepdim=True)
     return x.mul_(_col(f)).add_((1 - _col(f)) * m).clamp_(0, 1)
 
+# %% ../nbs/12_fastdata.ipynb
 def adjust_saturation(x, f):
     "Blend each image with its grey image by `f` (B,), in place."
     g = _grey(x).mul_(1 - _col(f))
     return x.mul_(_col(f)).add_(g).clamp_(0, 1)
 
+# %% ../nbs/12_fastdata.ipynb
 def adjust_hue(x, f):
     "Rotate the hue of each image by `f` (B,) turns, in place: HSV hue + f mod 1, from max, min and the hue sector of RGB."
     r, g, b = x.unbind(1)
@@ -146,6 +159,7 @@ def adjust_hue(x, f):
         out.append(mx - d * (2 - (k - 2).abs()).clamp_(0, 1))
     return x.copy_(torch.stack(out, 1))
 
+# %% ../nbs/12_fastdata.ipynb
 def blur(x, sigma, k):
     "Gaussian blur of each image with its own `sigma` (B,), kernel size `k`, reflect padding (torchvision's kernel), separable."
     B, C, H, W = x.shape
@@ -161,6 +175,7 @@ def blur(x, sigma, k):
 JITTER_OPS = (adjust_brightness, adjust_contrast, adjust_saturation, adjust_hue)
 N_UNIFORMS = 2 * 10 + 2 + 1 + 1 + 4 + 4 + 1 + 1 + 1    # crop (10 attempts + offsets), flip, jitter on, 4 factors, order, grey, blur on, sigma
 
+# %% ../nbs/12_fastdata.ipynb
 def _where(x, mask, fn, *args, sparse=None):
     "`fn(x, *args)` on the samples where `mask`, `x` elsewhere; `sparse` (default: on CPU): only those samples, written into `x`."
     if sparse is None: sparse = x.device.type == 'cpu'
@@ -170,6 +185,7 @@ def _where(x, mask, fn, *args, sparse=None):
     if len(idx): x.index_copy_(0, idx, fn(x[idx], *(a[idx] for a in args)))
     return x
 
+# %% ../nbs/12_fastdata.ipynb
 def jitter_views(x, on, fac, order, sparse=None, ops=JITTER_OPS):
     "ColorJitter of the samples where `on`: op `order[b, 0]` first, ..., factors `fac` (B,4); `sparse`: a loop over those samples only."
     if sparse is None: sparse = x.device.type == 'cpu'
@@ -182,6 +198,7 @@ def jitter_views(x, on, fac, order, sparse=None, ops=JITTER_OPS):
         for op in order[k].tolist(): ops[op](x[k:k + 1], fac[k:k + 1, op])     # in place on the view of sample k
     return x
 
+# %% ../nbs/12_fastdata.ipynb
 def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0.8, p_grey=0.2, p_blur=0.5, sigma=(0.1, 2.0),
             ops=JITTER_OPS, p_flip=0.5):
     "The MoCo v2 steps after the crop, on float crops (B,3,H,W) in [0,1]: colour jitter, greyscale, blur, flip (`p_flip`), from uniforms `u`."
@@ -196,6 +213,7 @@ def augment(x, u, img_size, sparse=None, jitter=(0.4, 0.4, 0.4, 0.1), p_jitter=0
     x = _where(x, u[:, 33] < p_blur, lambda t, sg: blur(t, sg, k), sig, sparse=sparse)
     return _where(x, u[:, 22] < p_flip, lambda t: t.flip(-1), sparse=sparse)
 
+# %% ../nbs/12_fastdata.ipynb
 def moco_v2_views(images, hw, u, img_size, scale=(0.2, 1.0), sparse=None, out=None, **kw):
     "MoCo v2 views of float images (B,3,S,S) in [0,1] with sizes `hw`, parameters from uniforms `u` (B, N_UNIFORMS); `sparse`: into `out`."
     if sparse is None: sparse = images.device.type == 'cpu'
@@ -203,6 +221,7 @@ def moco_v2_views(images, hw, u, img_size, scale=(0.2, 1.0), sparse=None, out=No
     crops = resized_crops(images, boxes, img_size, out) if sparse else crop_resize(images, boxes, img_size)
     return augment(crops, u, img_size, sparse, **kw)
 
+# %% ../nbs/12_fastdata.ipynb
 def normalize(x, mean=IMAGENET_MEAN, std=IMAGENET_STD):
     "(x - mean) / std per channel of (B,3,H,W), in place."
     m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
@@ -254,33 +273,42 @@ class DeviceViews:
         self.images, self.hw, self.labels = images.to(self.device), hw.to(self.device), labels.to(self.device)
         self.plain_boxes = center_boxes(self.hw, self.img_size)
 
-    def __len__(self): return len(self.labels)
-    def __repr__(self):
-        return (f"DeviceViews({len(self)} images, cache {tuple(self.images.shape[1:])} uint8 "
-                f"({self.images.numel() / 2**20:.0f} MiB) on {self.device}, img_size={self.img_size})")
+# %% ../nbs/12_fastdata.ipynb
+@patch
+def __len__(self:DeviceViews): return len(self.labels)
 
-    def views(self, idx, u, out=(None, None, None)):
-        "Normalised `(x, x1, x2)` of the images `idx` (a tensor on `device`) from the uniforms `u` (2, len(idx), N_UNIFORMS)."
-        imgs, hw = self.images[idx].float().div_(255), self.hw[idx]
-        if self.sparse: x = plain_views(imgs, hw, self.img_size, out[0])
-        else: x = crop_resize(imgs, self.plain_boxes[idx], self.img_size)
-        x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1], ops=self.ops,
-                                p_flip=0.5 if self.hflip else 0.0) for v in (0, 1))
-        return normalize(x), normalize(x1), normalize(x2)
+# %% ../nbs/12_fastdata.ipynb
+@patch
+def __repr__(self:DeviceViews):
+    return (f"DeviceViews({len(self)} images, cache {tuple(self.images.shape[1:])} uint8 "
+            f"({self.images.numel() / 2**20:.0f} MiB) on {self.device}, img_size={self.img_size})")
 
-    def batch(self, idx, generator=None):
-        "`(x, x1, x2, y, idx)` of the images `idx` on `device`: plain view and two MoCo v2 views, normalised like the PIL path."
-        idx = torch.as_tensor(idx, dtype=torch.int64)
-        if idx.ndim != 1 or len(idx) == 0:
-            raise ValueError(f"DeviceViews.batch: idx must be a non-empty 1-d list of indices, got shape {tuple(idx.shape)}")
-        if idx.device.type == 'cpu' and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
-            raise IndexError(f"DeviceViews.batch: an index is outside 0..{len(self) - 1}: {idx.tolist()[:8]}")
-        idx = idx.to(self.device)
-        gdev = generator.device if generator is not None else torch.device('cpu')
-        u = torch.rand(2, len(idx), N_UNIFORMS, generator=generator, device=gdev).to(self.device)
-        c = self.chunk or len(idx)
-        if not self.sparse or c >= len(idx): x, x1, x2 = self.views(idx, u)
-        else:                                # CPU: a few images at a time, written into the batch tensors
-            x, x1, x2 = (torch.empty(len(idx), 3, self.img_size, self.img_size, device=self.device) for _ in range(3))
-            for i in range(0, len(idx), c): self.views(idx[i:i + c], u[:, i:i + c], (x[i:i + c], x1[i:i + c], x2[i:i + c]))
-        return x, x1, x2, self.labels[idx], idx
+# %% ../nbs/12_fastdata.ipynb
+@patch
+def views(self:DeviceViews, idx, u, out=(None, None, None)):
+    "Normalised `(x, x1, x2)` of the images `idx` (a tensor on `device`) from the uniforms `u` (2, len(idx), N_UNIFORMS)."
+    imgs, hw = self.images[idx].float().div_(255), self.hw[idx]
+    if self.sparse: x = plain_views(imgs, hw, self.img_size, out[0])
+    else: x = crop_resize(imgs, self.plain_boxes[idx], self.img_size)
+    x1, x2 = (moco_v2_views(imgs, hw, u[v], self.img_size, sparse=self.sparse, out=out[v + 1], ops=self.ops,
+                            p_flip=0.5 if self.hflip else 0.0) for v in (0, 1))
+    return normalize(x), normalize(x1), normalize(x2)
+
+# %% ../nbs/12_fastdata.ipynb
+@patch
+def batch(self:DeviceViews, idx, generator=None):
+    "`(x, x1, x2, y, idx)` of the images `idx` on `device`: plain view and two MoCo v2 views, normalised like the PIL path."
+    idx = torch.as_tensor(idx, dtype=torch.int64)
+    if idx.ndim != 1 or len(idx) == 0:
+        raise ValueError(f"DeviceViews.batch: idx must be a non-empty 1-d list of indices, got shape {tuple(idx.shape)}")
+    if idx.device.type == 'cpu' and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
+        raise IndexError(f"DeviceViews.batch: an index is outside 0..{len(self) - 1}: {idx.tolist()[:8]}")
+    idx = idx.to(self.device)
+    gdev = generator.device if generator is not None else torch.device('cpu')
+    u = torch.rand(2, len(idx), N_UNIFORMS, generator=generator, device=gdev).to(self.device)
+    c = self.chunk or len(idx)
+    if not self.sparse or c >= len(idx): x, x1, x2 = self.views(idx, u)
+    else:                                # CPU: a few images at a time, written into the batch tensors
+        x, x1, x2 = (torch.empty(len(idx), 3, self.img_size, self.img_size, device=self.device) for _ in range(3))
+        for i in range(0, len(idx), c): self.views(idx[i:i + c], u[:, i:i + c], (x[i:i + c], x1[i:i + c], x2[i:i + c]))
+    return x, x1, x2, self.labels[idx], idx

@@ -36,6 +36,7 @@ VAR_NORMS = ('columns', 'scalefree', 'relative', 'raw', 'rows')   # the first is
 def _check_norm(norm):
     if norm not in VAR_NORMS: raise ValueError(f"MemoryBank: unknown variance norm {norm!r}; choose one of {VAR_NORMS}")
 
+# %% ../nbs/01_memory_bank.ipynb
 class MemoryBank(nn.Module):
     "FIFO bank `M` (D,n) of detached feature vectors; `variance(norm)` gives the per-dimension variance `s` (n,)."
     def __init__(self, n: int, D: int = 5632, min_fill: int | None = None, gather: bool = True, norm: str = 'columns'):
@@ -49,31 +50,38 @@ class MemoryBank(nn.Module):
         self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('n_filled', torch.zeros((), dtype=torch.long))
 
-    @property
-    def ready(self) -> bool:
-        "True once at least `min_fill` rows are filled (variance noise is used from then on)."
-        return int(self.n_filled) >= self.min_fill
+# %% ../nbs/01_memory_bank.ipynb
+@patch(as_prop=True)
+def ready(self: MemoryBank) -> bool:
+    "True once at least `min_fill` rows are filled (variance noise is used from then on)."
+    return int(self.n_filled) >= self.min_fill
 
-    @torch.no_grad()
-    def enqueue(self, v: torch.Tensor):
-        "Store the batch `v` (B,n) (gathered from all ranks, detached) in place of the oldest rows."
-        if v.ndim != 2 or v.shape[1] != self.n:
-            raise ValueError(f"MemoryBank.enqueue: expected v of shape (B, n={self.n}), got {tuple(v.shape)}")
-        if self.gather: v = concat_all_gather(v)
-        v = v.detach().to(self.M)
-        B = v.shape[0]
-        m = min(B, self.D)                          # only the last D vectors of a huge batch survive
-        idx = (self.ptr + (B - m) + torch.arange(m, device=self.M.device)) % self.D
-        self.M[idx] = v[B - m:]
-        self.ptr.copy_((self.ptr + B) % self.D)
-        self.n_filled.copy_((self.n_filled + B).clamp(max=self.D))
-        return self
+# %% ../nbs/01_memory_bank.ipynb
+@patch
+@torch.no_grad()
+def enqueue(self: MemoryBank, v: torch.Tensor):
+    "Store the batch `v` (B,n) (gathered from all ranks, detached) in place of the oldest rows."
+    if v.ndim != 2 or v.shape[1] != self.n:
+        raise ValueError(f"MemoryBank.enqueue: expected v of shape (B, n={self.n}), got {tuple(v.shape)}")
+    if self.gather: v = concat_all_gather(v)
+    v = v.detach().to(self.M)
+    B = v.shape[0]
+    m = min(B, self.D)                          # only the last D vectors of a huge batch survive
+    idx = (self.ptr + (B - m) + torch.arange(m, device=self.M.device)) % self.D
+    self.M[idx] = v[B - m:]
+    self.ptr.copy_((self.ptr + B) % self.D)
+    self.n_filled.copy_((self.n_filled + B).clamp(max=self.D))
+    return self
 
-    def features(self) -> torch.Tensor:
-        "The filled rows of `M` (n_filled, n), storage order."
-        return self.M[:int(self.n_filled)]
+# %% ../nbs/01_memory_bank.ipynb
+@patch
+def features(self: MemoryBank) -> torch.Tensor:
+    "The filled rows of `M` (n_filled, n), storage order."
+    return self.M[:int(self.n_filled)]
 
-    def extra_repr(self): return f"n={self.n}, D={self.D}, min_fill={self.min_fill}, norm={self.norm!r}"
+# %% ../nbs/01_memory_bank.ipynb
+@patch
+def extra_repr(self: MemoryBank): return f"n={self.n}, D={self.D}, min_fill={self.min_fill}, norm={self.norm!r}"
 
 # %% ../nbs/01_memory_bank.ipynb
 def bank_variance(W: torch.Tensor, norm: str = 'columns', correction: int = 0, eps: float = 1e-12) -> torch.Tensor:

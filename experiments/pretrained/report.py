@@ -116,6 +116,11 @@ def gates(runs):
                    + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
                    + '; MoCo v2 − initial encoder, linear 100 %: ' + ', '.join(f's{k}: {x:+.2f}' for k, x in zip(s, d)) + '.')
     g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_s*/gate_g3.json'))}
+    old = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_e5_s*/gate_g3.json'))}
+    if old:
+        out.append("- **G3 with 5 decoder epochs** (the first stage 1, before any arm ran): FAIL — " + ', '.join(
+            f"s{k}: {x['probe_on_f_x_hat']:.1f} % on f(x̂) of {x['probe_on_f_x']:.1f} % ({100 * x['kept']:.0f} % kept)"
+            for k, x in old.items()) + ". The regime was fixed as the gate says, with 15 decoder epochs (`summaries/stage1_e5_s*`).")
     if g3s:
         g['G3'] = all(x['g3_pass'] for x in g3s.values())
         out.append(f"- **G3** (the decoder draws: a probe trained on f(x) keeps ≥ 50 % of its accuracy on f(x̂)): "
@@ -142,10 +147,11 @@ def power_text(runs):
 
 def verdict(runs, g):
     "The pre-registered reading (README.md), applied as written."
-    if not all(g.get(k) for k in ('G1', 'G2', 'G3')): 
-        failed = [k for k in ('G1', 'G2', 'G3') if g.get(k) is False]
-        return (f"**Inconclusive**: gate(s) {', '.join(failed) or 'not yet measured'} "
-                f"{'failed' if failed else ''}; the regime is not yet one where the paper's claim can be tested.")
+    failed = [k for k in ('G1', 'G2', 'G3') if g.get(k) is False]
+    if failed: return (f"**Inconclusive**: gate(s) {', '.join(failed)} failed; the regime is not one where the paper's "
+                       "claim can be tested (fix the regime before spending seeds).")
+    missing = [k for k in ('G1', 'G2', 'G3') if k not in g]
+    if missing: return f"**Not yet read**: gate(s) {', '.join(missing)} not measured yet."
     s100 = paired('ours', 'mocov2', COLS['linear 100%'], runs)[1]
     if len(s100) < 5: return f"**Not yet read**: {len(s100)} seed(s) of ours − MoCo v2; the reading needs at least 5."
     _, ci = ci_text(s100)

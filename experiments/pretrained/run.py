@@ -29,9 +29,9 @@ G1_PICK_MAX = 80.0            # the init is the LAST epoch of init.py whose line
 
 # ---- the protocol (README.md): every arm shares these ------------------------------------------------------------
 COMMON = dict(dataset='folder', arch='resnet18', img_size=64, small_stem=False, batch_size=64, lr=0.03,
-              m=0.999, m_steps=4700, D=4096, hflip=False, epochs=10, eval_every=0, workers=1, progress=False,
-              log_every=10, device='cpu')
-STAGE1 = dict(epochs=0, decoder_epochs=5, synth=True)
+              m=0.999, m_steps=4700, D=4096, hflip=False, epochs=10, decoder_epochs=15, eval_every=0, workers=1,
+              progress=False, log_every=10, device='cpu')
+STAGE1 = dict(epochs=0, synth=True)   # decoder_epochs 15: 5 failed gate G3 (summaries/stage1_e5_s*, README.md)
 ARMS = {   # name: (overrides, group)
     'mocov2':        (dict(synth=False), 'core'),
     'ours':          (dict(synth=True), 'core'),
@@ -147,6 +147,7 @@ def main(argv=None):
     ap.add_argument('--init', action='store_true', help='train the init (init.py) if needed and run gate G1')
     ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--report', action='store_true')
     ap.add_argument('--stage1-only', action='store_true', help='train the seeds\' stage 1s (and gate G3), no arm')
+    ap.add_argument('--arms', default=None, help=f'comma-separated subset of the arms {tuple(ARMS)} (default: every arm of --groups)')
     a = ap.parse_args(argv)
     os.chdir(REPO)                       # paths in the configs are relative to the repository root
     runs = Path(a.runs); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
@@ -166,16 +167,16 @@ def main(argv=None):
     bad = [g for g in groups if g not in GROUPS]
     if bad: sys.exit(f'--groups: unknown {bad}; choose from {GROUPS}')
     q = queue(runs, tree, groups, seeds)
+    if a.arms: q = [r for r in q if r['group'] == 'stage1' or r['name'].rsplit('_s', 1)[0] in a.arms.split(',')]
     if a.dry_run:
         for r in q: print(f"{r['name']:<22} {r['group']:<9} {folder_state(r['cfg'].out):<8} "
                           f"{'committed' if (SUMMARIES / r['name'] / 'metrics_fast.json').exists() else ''}")
         return
-    stage1s = [r for r in q if r['group'] == 'stage1']
     todo = [r for r in q if r['group'] != 'stage1' and not (SUMMARIES / r['name'] / 'metrics_fast.json').exists()]
     need = {Path(r['cfg'].decoder_init).name for r in todo if r['cfg'].decoder_init}
-    if a.stage1_only: need, todo = {r['name'] for r in stage1s}, []
-    def stage1(r):     # trained (again, on a fresh machine: weights are not committed) when an arm still needs it
-        if r['name'] not in need and (SUMMARIES / r['name'] / 'metrics_fast.json').exists(): return 'done'
+    if a.stage1_only: need, todo = {r['name'] for r in q if r['group'] == 'stage1'}, []
+    stage1s = [r for r in q if r['name'] in need]   # trained (again on a fresh machine: weights are not committed) when needed
+    def stage1(r):
         st = execute(r, runs, SUMMARIES, a.threads)
         if st == 'done' and not (SUMMARIES / r['name'] / 'gate_g3.json').exists():
             print(json.dumps(decoder_gate(Path(r['cfg'].out), tree, a.threads)), flush=True)
