@@ -116,11 +116,13 @@ def load_encoder(ckpt_path, map_location='cpu'):
     return encoder.eval(), cfg
 
 # %% ../nbs/06b_checkpoint.ipynb
-def export_encoder(ckpt, out=None):
-    "Write the online encoder of `ckpt` as a torchvision-format ResNet state dict (no `fc`) to `out` [RUN/encoder.pth]; -> (path, cfg)."
+def export_encoder(ckpt, out=None, overwrite=False):
+    "Write the online encoder of `ckpt` as a torchvision-format ResNet state dict (no `fc`) to `out` [RUN/encoder.pth], which must not exist unless `overwrite`; -> (path, cfg)."
     ck = Path(ckpt)
     out = Path(out) if out is not None else (ck if ck.is_dir() else ck.parent)/'encoder.pth'
     if out.is_dir(): raise RunError(f"--out {out} is a folder; give a file name such as {out/'encoder.pth'}")
+    if out.exists() and not overwrite:
+        raise RunError(f"{out} already exists; pass --overwrite to replace it, or choose another --out")
     if not out.parent.is_dir(): raise RunError(f"--out {out}: the folder {out.parent} does not exist")
     if not _writable(out.parent): raise RunError(f"--out {out}: the folder {out.parent} is not writable")
     enc, cfg = load_encoder(ckpt)
@@ -129,15 +131,16 @@ def export_encoder(ckpt, out=None):
 
 def _export_cli(ckpt:Param("checkpoint written by synthfg_train (RUN/checkpoint.pt) or its run folder", str)=None,
                 out:Param("file for the torchvision-format ResNet state dict [RUN/encoder.pth]", str)=None,
+                overwrite:Param("replace the file if it exists (else an existing file is an error)", store_true)=False,
                 debug:Param("show the traceback of an error", store_true)=False):
     "Export the trained encoder of a synthfg run as a torchvision ResNet state dict."
 
 def synthfg_export(argv=None):
-    "Console script `synthfg_export --ckpt RUN [--out encoder.pth]`."
+    "Console script `synthfg_export --ckpt RUN [--out encoder.pth] [--overwrite]`."
     p = anno_parser(_export_cli, prog='synthfg_export')
     a = vars(p.parse_args(argv)); a.pop('pdb', None); a.pop('xtra', None)
     if a['ckpt'] is None: p.error("--ckpt is required (a checkpoint RUN/checkpoint.pt or its run folder)")
-    try: path, cfg = export_encoder(a['ckpt'], a['out'])
+    try: path, cfg = export_encoder(a['ckpt'], a['out'], a['overwrite'])
     except (ConfigError, RunError, FileNotFoundError, ValueError) as e:
         if a['debug'] or os.environ.get('SYNTHFG_DEBUG', '') not in ('', '0'): raise
         print(f"synthfg_export: error: {_one_line(e)}", file=sys.stderr); sys.exit(1)

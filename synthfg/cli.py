@@ -18,7 +18,7 @@ from .trainer import train
 # %% ../nbs/07c_cli.ipynb
 _CLI_EXTRA = dict(
     resume=dict(metavar='RUN', help="checkpoint file or run folder to resume (the run goes on in that folder)"),
-    overwrite=dict(action='store_true', help="replace the run that --out already holds"),
+    overwrite=dict(action='store_true', help="replace the run that --out already holds (not with --resume)"),
     config=dict(metavar='FILE', help="YAML config file (flags given here override it)"),
     debug=dict(action='store_true', help="show the traceback of an error (also SYNTHFG_DEBUG=1)"))
 _CLI_ALIASES = {'K': 'queue-size', 'D': 'mem-size'}      # the spellings of the paper's symbols on the command line
@@ -71,6 +71,9 @@ def synthfg_train(argv=None):
     p = cli_parser()
     args = vars(p.parse_args(argv))
     debug = args['debug'] or os.environ.get('SYNTHFG_DEBUG', '') not in ('', '0')
+    if args['resume'] and args['overwrite']:
+        p.error(f"--resume and --overwrite exclude each other: --resume {args['resume']} continues that run in its folder, "
+                "--overwrite replaces the run --out holds; drop one of them")
     try: cfg = config_from_args(args)
     except _USER_ERRORS as e:
         if debug: raise

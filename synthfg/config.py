@@ -175,6 +175,9 @@ def _value_errors(cfg):
     if cfg.decoder_init is not None and not cfg.synth: errs.append(f"decoder_init={cfg.decoder_init!r} needs synth=True (there is no decoder)")
     if cfg.bank_min_fill is not None and cfg.D > 0 and not 2 <= cfg.bank_min_fill <= cfg.D:
         errs.append(f"bank_min_fill={cfg.bank_min_fill} must be in [2, D={cfg.D}] (or None: D, a full bank)")
+    if cfg.dataset == 'synthetic' and cfg.data_root is not None:
+        errs.append(f"data_root={cfg.data_root!r} is not read by dataset='synthetic' (it draws its images); "
+                    "drop --data-root, or name the dataset that folder holds (--dataset)")
     if not 0 <= cfg.val_frac < 1: errs.append(f"val_frac={cfg.val_frac} must be in [0, 1) (the held-out share of the training split)")
     if cfg.synth and cfg.img_size > 0 and cfg.img_size % 32:
         errs.append(f"img_size={cfg.img_size} must be a multiple of 32 for the decoder (synth=True)")
@@ -221,14 +224,31 @@ def from_dict(cls:Config, d, what='config'):
     return cls(**{k: _as_number(v, types_[k]) for k, v in d.items()})
 
 # %% ../nbs/06a_config.ipynb
+class _UniqueKeyLoader(yaml.SafeLoader):
+    "PyYAML's `SafeLoader`, refusing a mapping that gives a key twice (`ConfigError` naming the key and both 1-based lines)."
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for k, _ in node.value:
+            if k.tag == 'tag:yaml.org,2002:merge': continue
+            key, line = self.construct_object(k, deep=True), k.start_mark.line + 1
+            try:
+                if key in seen:
+                    where = f"lines {seen[key]} and {line}" if seen[key] != line else f"both on line {line}"
+                    raise ConfigError(f"key {key!r} is given twice ({where}); keep one of them")
+                seen[key] = line
+            except TypeError: pass              # an unhashable key: the SafeLoader's own error follows
+        return super().construct_mapping(node, deep)
+
+# %% ../nbs/06a_config.ipynb
 @patch(cls_method=True)
 def from_yaml(cls:Config, path):
-    "The config stored in the YAML file `path` (a missing, binary or malformed file names `path`)."
+    "The config stored in the YAML file `path` (a missing, binary or malformed file, or a key given twice, names `path`)."
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"config file {p} not found")
-    try: d = yaml.safe_load(p.read_text())
+    try: d = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)
     except UnicodeDecodeError: raise ConfigError(f"config file {p} is not a text (YAML) file") from None
     except yaml.YAMLError as e: raise ConfigError(f"config file {p}: not valid YAML ({_one_line(e)})") from None
+    except ConfigError as e: raise ConfigError(f"config file {p}: {e}") from None          # a key given twice
     return cls.from_dict(d or {}, what=f"config file {p}")
 
 # %% ../nbs/06a_config.ipynb

@@ -534,13 +534,15 @@ def _eval_plan(cfg:EvalConfig) -> dict:
     for name, lo in (('epochs', 1), ('batch_size', 1), ('workers', 0)):
         v = getattr(cfg, name)
         if not isinstance(v, int) or v < lo: raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if cfg.img_size is not None and not (isinstance(cfg.img_size, int) and cfg.img_size > 0):     # as Config.validate
+        raise ValueError(f"img_size={cfg.img_size!r} must be > 0 (--img-size; leave it out to use the checkpoint's)")
     device = str(eval_device(cfg.device))
     out = check_out_path(cfg.out) if cfg.out is not None else None
     encoder, run = load_encoder(ckpt)
     dataset = cfg.dataset or getattr(run, 'dataset', None)
     if not dataset: raise ValueError(f"no --dataset given and the checkpoint's cfg has none: {ckpt}")
     data_root = cfg.data_root if cfg.data_root is not None else getattr(run, 'data_root', None)
-    img_size = int(cfg.img_size or getattr(run, 'img_size', 0) or 0)
+    img_size = cfg.img_size if cfg.img_size is not None else int(getattr(run, 'img_size', 0) or 0)
     if img_size <= 0: raise ValueError(f"no --img-size given and the checkpoint's cfg has none: {ckpt}")
     same = dataset == getattr(run, 'dataset', None)   # the training data: same options (and seed) as synthfg_train
     dataset_kw = {'seed': getattr(run, 'seed', 0), **(getattr(run, 'dataset_kw', None) or {})} if same else {}

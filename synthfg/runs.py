@@ -4,13 +4,13 @@
 
 # %% auto 0
 __all__ = ['RUN_FILES', 'LOCK_NAME', 'lock_holder', 'check_out', 'clean_stale_tmp', 'claim_run_folder', 'release_lock',
-           'run_folder', 'TrainingInterrupted', 'StopSignals', 'NonFiniteLossError', 'is_loss_term', 'Position',
-           'EpochMeans', 'RunLog', 'Checkpointer', 'run_records', 'usable_workers', 'unwrapped', 'evaluate', 'val_data',
-           'val_psnr', 'Evaluator', 'uses_eq6', 'bank_steps', 'eq6_start', 'SynthFGWarning', 'bank_fill_warning',
-           'method_line', 'bad_image_message']
+           'run_folder', 'data_identity', 'check_same_data', 'TrainingInterrupted', 'StopSignals', 'NonFiniteLossError',
+           'is_loss_term', 'Position', 'EpochMeans', 'RunLog', 'Checkpointer', 'run_records', 'usable_workers',
+           'unwrapped', 'evaluate', 'val_data', 'val_psnr', 'Evaluator', 'uses_eq6', 'bank_steps', 'eq6_start',
+           'SynthFGWarning', 'bank_fill_warning', 'method_line', 'bad_image_message']
 
 # %% ../nbs/07b_runs.ipynb
-import dataclasses, json, math, os, re, shutil, signal, socket, sys, threading, time
+import dataclasses, hashlib, json, math, os, re, shutil, signal, socket, sys, threading, time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -18,10 +18,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from fastcore.basics import patch
+from torch.utils.data import Subset
 
 from . import models
-from .checkpoint import RunError, _writable, load_checkpoint, rng_state, save_checkpoint, stored_config
-from .config import ConfigError
+from .checkpoint import RunError, _writable, checkpoint_file, load_checkpoint, rng_state, save_checkpoint, stored_config
+from .config import Config, ConfigError, _one_line
 from .data import make_dataset, plain_transform
 from .evaluation import knn_retrieval
 from .losses import psnr_of_mse
@@ -128,15 +129,30 @@ def _default_out(cfg):
     return f"runs/{cfg.dataset}_{cfg.method}{'_synth' if cfg.synth else ''}_{time.strftime('%Y%m%d-%H%M%S')}"
 
 # %% ../nbs/07b_runs.ipynb
+def _check_folder_config(folder, old, ckpt):
+    "Refuse (`RunError`) to resume checkpoint file `ckpt`, config `old`, in `folder` if its `config.yaml` says another run."
+    y = Path(folder)/'config.yaml'
+    if not y.exists(): return
+    try: there = Config.from_yaml(y)
+    except ConfigError as e:
+        raise RunError(f"cannot resume {ckpt}: {_one_line(e)}; restore {y}, the config the checkpoint was written with") from None
+    diff = [f"{f.name} ({getattr(there, f.name)!r} in config.yaml, {getattr(old, f.name)!r} in {Path(ckpt).name})"
+            for f in fields(old) if f.name not in _RESUME_FREE and getattr(there, f.name) != getattr(old, f.name)]
+    if diff: raise RunError(f"cannot resume {ckpt}: {y} and the checkpoint disagree on {'; '.join(diff)}: the checkpoint "
+                            "belongs to another run, or config.yaml was edited; put back the run's own checkpoint, or restore "
+                            "config.yaml (a resume takes its settings from the checkpoint; change one with its flag)")
+
+# %% ../nbs/07b_runs.ipynb
 def _run_target(cfg, resume):
-    "`(cfg, checkpoint, run folder)`; resuming fills `lr`/`K`=None from the checkpoint and writes into its folder."
+    "`(cfg, checkpoint, run folder)`; resuming fills `lr`/`K`=None from the checkpoint and writes into its folder (whose `config.yaml` must agree)."
     if resume is None: return cfg, None, Path(cfg.out or _default_out(cfg))
     ck = load_checkpoint(resume); old = stored_config(ck, resume)
+    folder = Path(resume) if Path(resume).is_dir() else Path(resume).parent
+    _check_folder_config(folder, old, checkpoint_file(resume))
     cfg = dataclasses.replace(cfg, **{k: getattr(old, k) for k in ('lr', 'K') if getattr(cfg, k) is None})
     diff = [f"{f.name}: {getattr(old, f.name)!r} -> {getattr(cfg, f.name)!r}" for f in fields(cfg)
             if f.name not in _RESUME_FREE and getattr(old, f.name) != getattr(cfg, f.name)]
     if diff: raise ConfigError(f"cannot resume {resume} with a different config: {'; '.join(diff)}")
-    folder = Path(resume) if Path(resume).is_dir() else Path(resume).parent
     if cfg.out is not None and Path(cfg.out).resolve() != folder.resolve():
         raise ConfigError(f"resume={resume} continues the run in its own folder {folder}, not in out={cfg.out}; drop --out "
                           "(to branch a run, copy its folder and resume the copy)")
@@ -152,6 +168,35 @@ def run_folder(run, overwrite=False):
         yield run.out
     finally:
         if lock: release_lock(lock)
+
+# %% ../nbs/07b_runs.ipynb
+def _samples(ds):
+    "The `(path, label)` list of `ds` (an `ImageList`, or a `Subset` of one); None for a dataset without files."
+    if hasattr(ds, 'samples'): return ds.samples
+    if isinstance(ds, Subset):
+        s = _samples(ds.dataset)
+        return None if s is None else [s[i] for i in ds.indices]
+    return None
+
+# %% ../nbs/07b_runs.ipynb
+def data_identity(ds):
+    "`{'n', 'fingerprint'}` of training set `ds`: its size and the SHA-1 of its sorted (class folder/file, label) list (labels without files)."
+    s = _samples(ds)
+    items = sorted(f"{'/'.join(Path(p).parts[-2:])}\t{y}" for p, y in s) if s is not None else [str(y) for y in ds.targets]
+    return {'n': len(ds), 'fingerprint': hashlib.sha1('\n'.join(items).encode()).hexdigest()[:16]}
+
+# %% ../nbs/07b_runs.ipynb
+def check_same_data(stored, now, ckpt, main=True):
+    "Refuse (`RunError`) to resume checkpoint `ckpt` when its training set `stored` (`data_identity`) differs from `now`; None: a notice."
+    if stored is None:
+        if main: print(f"synthfg: note: {ckpt} holds no record of its training set (written before synthfg stored one); "
+                       "resuming without checking that the data is unchanged", file=sys.stderr)
+        return
+    if stored == now: return
+    what = (f"{stored['n']} images when it was written, {now['n']} now" if stored['n'] != now['n'] else
+            f"the same number of images ({now['n']}) but other files or labels (fingerprint {stored['fingerprint']} then, {now['fingerprint']} now)")
+    raise RunError(f"cannot resume {ckpt}: its training set has changed ({what}); restore the dataset as it was "
+                   "(--data-root may name its new place), or start a new run")
 
 # %% ../nbs/07b_runs.ipynb
 class TrainingInterrupted(RuntimeError):

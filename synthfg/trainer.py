@@ -205,6 +205,7 @@ class Run:
     checkpoint: Checkpointer = None
     stop: StopSignals = None
     t_start: float = 0.0
+    data_id: dict = None             # what identifies the training set (`data_identity`), kept in checkpoints
 
 # %% ../nbs/07_trainer.ipynb
 @patch(as_prop=True)
@@ -284,7 +285,7 @@ def state(self: Run, rngs):
             'model': self.model.state_dict(), 'opt': self.opt.state_dict(),
             'opt_dec': self.opt_dec.state_dict() if self.opt_dec is not None else None,
             'sched': self.sched.state_dict(), 'scaler': self.scaler.state_dict(), 'rng': rngs,
-            'evals': self.evaluator.state(), 'epoch_means': self.means.state()}
+            'evals': self.evaluator.state(), 'epoch_means': self.means.state(), 'data': self.data_id}
 
 # %% ../nbs/07_trainer.ipynb
 @patch
@@ -353,12 +354,14 @@ def _start_line(run, given):
 
 # %% ../nbs/07_trainer.ipynb
 def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.device('cpu')):
-    "The `Run` of `cfg` (or of checkpoint `resume`): data, model, optimisers, position; checks everything, writes nothing."
+    "The `Run` of `cfg` (or of checkpoint `resume`, on the same data): data, model, optimisers, position; checks everything, writes nothing."
     b = _per_rank_batch(cfg, world)
     cfg, ck, out = _run_target(cfg, resume)
     given = cfg                                     # as the user gave it (lr/K=None: the defaults)
     _on_rank0(rank == 0, world, lambda: check_out(out, resume=ck is not None, overwrite=overwrite))
     ds = _build_train_data(cfg)
+    data_id = data_identity(ds.ds.base)
+    if ck is not None: check_same_data(ck.get('data'), data_id, checkpoint_file(resume), rank == 0)   # the images it was trained on
     cfg = resolve_config(cfg, len(ds), world)
     spe = (len(ds) // world) // b
     if spe == 0: raise ConfigError(f"dataset {cfg.dataset!r} has {len(ds)} training images: fewer than one batch "
@@ -368,7 +371,7 @@ def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.devic
     opt_dec, opt, sched, scaler = optimisers(cfg, model, device)
     run = Run(cfg, out, rank, world, device, b, spe, ds, views, model, opt_dec, opt, sched, scaler,
               Position(stage=1 if cfg.synth and cfg.decoder_epochs > 0 else 2),
-              Evaluator(cfg, out, device, rank == 0, world, val=_dataset_of(val_data, cfg)))
+              Evaluator(cfg, out, device, rank == 0, world, val=_dataset_of(val_data, cfg)), data_id=data_id)
     torch.manual_seed(cfg.seed + rank)
     if ck is not None: run.load_state(ck)
     elif cfg.decoder_init is not None: run.decoder_from, run.pos = load_decoder_init(model, cfg), Position(2, 0, 0, 0)
