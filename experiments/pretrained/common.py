@@ -1,38 +1,32 @@
 """What the scripts of the round "pretrained" share: the class split of GTSRB, the data root, portable paths and the
 target's ImageFolder tree of symlinks."""
-import csv, os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / 'experiments'))   # tables.py
 TARGET = [11, *range(18, 32)]                       # the 15 warning-triangle classes: same shape, colour, background
 SOURCE = [c for c in range(43) if c not in TARGET]  # the other 28: the supervised init's classes (class-disjoint)
 
 
 def data_root(given=None, name='gtsrb35'):
-    "The data set folder: `given`, else $SYNTHFG_DATA/NAME, else ../shared/data/NAME beside the repository."
-    p = Path(given) if given else Path(os.environ.get('SYNTHFG_DATA', ROOT.parent / 'shared' / 'data')) / name
+    "The data set folder: `given`, else NAME under `synthfg.data.data_root()` ($SYNTHFG_DATA, else ../shared/data)."
+    from synthfg.data import data_root as shared_root
+    p = Path(given) if given else shared_root() / name
     if not p.is_dir(): raise SystemExit(f'data root not found: {p} (pass --data-root DIR or set SYNTHFG_DATA)')
     return p.resolve()
 
 
 def portable(p):
-    "A path as committed: relative to the repository root, or to the data folder ('shared/data/...'), never absolute."
-    p = Path(p).resolve()
-    for base, pre in ((ROOT, ''), (ROOT.parent / 'shared', 'shared/')):
-        try: return pre + str(p.relative_to(base.resolve()))
-        except ValueError: pass
-    return p.name
+    "A path as committed (experiments/README.md): relative to the repository root (`tables.portable_path`), never absolute."
+    from tables import portable_path
+    return portable_path(str(Path(p).resolve()), ROOT)
 
 
 def gtsrb_samples(root, split):
-    "(path, class id) of every image of GTSRB's `split` in the torchvision layout (what torchvision's GTSRB reads)."
-    root = Path(root) / 'gtsrb'
-    if split == 'train':
-        tr = root / 'GTSRB' / 'Training'
-        return [(str(p), int(d.name)) for d in sorted(tr.iterdir()) if d.is_dir() for p in sorted(d.glob('*.ppm'))]
-    with open(root / 'GT-final_test.csv', newline='') as f:
-        return [(str(root / 'GTSRB' / 'Final_Test' / 'Images' / r['Filename']), int(r['ClassId']))
-                for r in csv.DictReader(f, delimiter=';')]
+    "(path, class id) of every image of GTSRB's `split`, read by `synthfg.data.gtsrb` (torchvision's layout)."
+    from synthfg.data import gtsrb
+    return [(str(p), int(y)) for p, y in gtsrb(str(root), split).samples]
 
 
 def source_split(root, split):

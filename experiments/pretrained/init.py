@@ -101,7 +101,7 @@ def main(argv=None):
                     settings=dict(arch='resnet18', img_size=a.img_size, batch_size=a.batch_size, lr=a.lr,
                                   schedule='one-cycle SGD, nesterov, wd 5e-4', augmentation='random resized crop '
                                   '(0.5-1) + colour jitter 0.3, NO horizontal flip', epochs=a.epochs, seed=a.seed),
-                    data_root=portable(root), out=portable(out), source_classes=SOURCE, n_train=len(tr),
+                    data_root=root.name, out=portable(out), source_classes=SOURCE, n_train=len(tr),
                     n_test=len(te), epochs=log, cpu_seconds=sum(r['seconds'] for r in log) * a.threads)
         summ_path.write_text(json.dumps(summ, indent=1) + '\n')
     print(f'done: {summ_path.relative_to(ROOT)}', flush=True)
