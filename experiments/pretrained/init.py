@@ -4,6 +4,7 @@ horizontal flip. Seeded and resumable (one checkpoint per epoch); the weights ar
 
     python experiments/pretrained/init.py                      # 4 epochs, seed 0 -> runs/pretrained/init_s0/
     python experiments/pretrained/init.py --epochs 4 --seed 0  # the same, explicitly; run again to resume
+    python experiments/pretrained/init.py --stop-after 1       # only the first epoch of the same 4-epoch schedule
 
 Writes RUN/weights_e{N}.pth after every epoch N (a torchvision-format ResNet-18 state dict without `fc`, what
 `synthfg_train --weights PATH` loads), RUN/checkpoint.pt (to resume) and the summary
@@ -58,11 +59,18 @@ def main(argv=None):
     ap.add_argument('--epochs', type=int, default=4); ap.add_argument('--img-size', type=int, default=64)
     ap.add_argument('--batch-size', type=int, default=128); ap.add_argument('--lr', type=float, default=0.1)
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--stop-after', type=int, default=None, help='stop after this epoch (the schedule stays that of '
+                    '--epochs; run again without it to go on). On a machine that lacks the weights, this trains the chosen '
+                    'epoch again and compares it with the committed summary (written to init_s{seed}_rerun.json)')
     a = ap.parse_args(argv)
+    stop = min(a.stop_after or a.epochs, a.epochs)
     torch.set_num_threads(a.threads)
     root = data_root(a.data_root, 'gtsrb35')
     out = Path(a.out or ROOT / f'runs/pretrained/init_s{a.seed}'); out.mkdir(parents=True, exist_ok=True)
     summ_path = ROOT / f'experiments/pretrained/init/init_s{a.seed}.json'; summ_path.parent.mkdir(exist_ok=True)
+    committed = json.loads(summ_path.read_text())['epochs'] if summ_path.exists() else []
+    if len(committed) > stop or (committed and stop < a.epochs):   # a rerun of a committed init: keep its summary
+        summ_path = summ_path.with_name(f'init_s{a.seed}_rerun.json')
     tr, te = source_split(root, 'train'), source_split(root, 'test')
     print(f'source classes {len(SOURCE)} (target {sorted(TARGET)} left out): {len(tr)} train / {len(te)} test images', flush=True)
     g = torch.Generator().manual_seed(a.seed)
@@ -76,12 +84,12 @@ def main(argv=None):
     log, start = [], 0
     if (out / 'checkpoint.pt').exists():
         ck = torch.load(out / 'checkpoint.pt', weights_only=False)
-        if ck['args'] != {k: v for k, v in vars(a).items() if k not in ('out', 'data_root', 'threads')}:
+        if ck['args'] != {k: v for k, v in vars(a).items() if k not in ('out', 'data_root', 'threads', 'stop_after')}:
             sys.exit(f'init: {out}/checkpoint.pt was made with other settings {ck["args"]}; use another --out')
         model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
         g.set_state(ck['gen']); torch.set_rng_state(ck['rng']); log, start = ck['log'], ck['epoch']
         print(f'resumed after epoch {start}', flush=True)
-    for ep in range(start, a.epochs):
+    for ep in range(start, stop):
         model.train(); t0, tot, hit, n = time.time(), 0.0, 0, 0
         for x, y in train_dl:
             loss = F.cross_entropy(out_ := model(x), y)
@@ -94,7 +102,7 @@ def main(argv=None):
         atomic_save(enc, out / f'weights_e{ep + 1}.pth')
         atomic_save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), gen=g.get_state(),
                          rng=torch.get_rng_state(), log=log, epoch=ep + 1,
-                         args={k: v for k, v in vars(a).items() if k not in ('out', 'data_root', 'threads')}),
+                         args={k: v for k, v in vars(a).items() if k not in ('out', 'data_root', 'threads', 'stop_after')}),
                     out / 'checkpoint.pt')
         summ = dict(what='supervised ResNet-18 on the 28 non-triangle GTSRB classes (class-disjoint init)',
                     command=f'python experiments/pretrained/init.py --epochs {a.epochs} --seed {a.seed}',
@@ -103,6 +111,9 @@ def main(argv=None):
                                   '(0.5-1) + colour jitter 0.3, NO horizontal flip', epochs=a.epochs, seed=a.seed),
                     data_root=root.name, out=portable(out), source_classes=SOURCE, n_train=len(tr),
                     n_test=len(te), epochs=log, cpu_seconds=sum(r['seconds'] for r in log) * a.threads)
+        if summ_path.name.endswith('_rerun.json'):     # the same numbers as the committed run? (bit-identical weights)
+            summ['same_as_committed'] = {r['epoch']: {k: r[k] == c[k] for k in ('train_loss', 'train_top1', 'source_test_top1')}
+                                         for r, c in zip(log, committed)}
         summ_path.write_text(json.dumps(summ, indent=1) + '\n')
     print(f'done: {summ_path.relative_to(ROOT)}', flush=True)
 

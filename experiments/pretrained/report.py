@@ -2,8 +2,9 @@
 
     python experiments/pretrained/report.py            # Markdown to stdout (the results page shows the same)
 
-Reads experiments/pretrained/init/gate_g1.json, summaries/stage1/ (the initial encoder's row, gate G3) and
-summaries/<arm>_s<seed>/ (metrics_fast.json, final_metrics.json, config.yaml).
+Reads experiments/pretrained/init/gate_g1.json, summaries/stage1_s<seed>/ (the initial encoder's row, gate G3) and
+summaries/<schedule>/<arm>_s<seed>/ (metrics_fast.json, final_metrics.json, config.yaml). The tables are those of
+the current schedule (run.py's SCHEDULE); gate G2 is reported for every schedule that has MoCo v2 runs.
 """
 import json, math, statistics as st
 from pathlib import Path
@@ -28,10 +29,19 @@ def metric(m, path):
     return float(v)
 
 
-def load():
-    "{arm: {seed: {'m': metrics_fast, 'f': final_metrics, 'cfg': config}}}; the stage 1 (seed-free) under 'stage1'."
+def schedules():
+    "The schedules in run.py's order and the current one."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('pretrained_run', HERE / 'run.py')
+    run = importlib.util.module_from_spec(spec); spec.loader.exec_module(run)
+    return list(run.SCHEDULES), run.SCHEDULE
+
+
+def load(schedule):
+    """{arm: {seed: {'m': metrics_fast, 'f': final_metrics, 'cfg': config}}} of `schedule`'s arms, and the stage 1s
+    (the initial encoder, shared by every schedule) under 'stage1'."""
     runs = {}
-    for d in sorted(SUMMARIES.glob('*')):
+    for d in sorted([*SUMMARIES.glob('stage1*'), *(SUMMARIES / schedule).glob('*')]):
         if not (d / 'metrics_fast.json').exists(): continue
         arm, seed = d.name.rsplit('_s', 1)
         r = dict(m=json.loads((d / 'metrics_fast.json').read_text()),
@@ -94,7 +104,27 @@ def diff_table(runs):
                               '`stage1` is the initial encoder every seed starts from (the same weights for every seed).')
 
 
-def gates(runs):
+def gate_g2(runs):
+    "G2 on a schedule's MoCo v2 seeds: (pass?, its line), or (None, '') before any."
+    if 'mocov2' not in runs or 'stage1' not in runs: return None, ''
+    s = sorted(runs['mocov2'])
+    lc = [runs['mocov2'][k]['f'].get('train_last_epoch', {}).get('l_c') for k in s]
+    K = [runs['mocov2'][k]['cfg'].get('K') for k in s]
+    chance = [math.log(k + 1) if k else float('nan') for k in K]
+    init = metric(next(iter(runs['stage1'].values()))['m'], COLS['linear 100%'])   # the same weights for every seed
+    d = [metric(runs['mocov2'][k]['m'], COLS['linear 100%']) - init for k in s]
+    ok = all(l is not None and l < 0.8 * c for l, c in zip(lc, chance)) and all(x >= -1.0 for x in d)
+    return ok, (f"{'pass' if ok else 'FAIL'} — L_C at the end "
+                + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
+                + '; MoCo v2 − initial encoder, linear 100 %: ' + ', '.join(f's{k}: {x:+.2f}' for k, x in zip(s, d)) + '.')
+
+
+def schedule_text(cfg):
+    "A schedule from a run's config: epochs, lr per 256 images, the momentum the run used."
+    return f"{cfg.get('epochs')} epochs, lr {cfg.get('lr')} per 256, m {cfg.get('m'):.4f}" if cfg else '?'
+
+
+def gates(runs, schedule, earlier=()):
     g, out = {}, []
     p1 = HERE / 'init' / 'gate_g1.json'
     if p1.exists():
@@ -103,19 +133,17 @@ def gates(runs):
         g['G1'] = g1['g1_pass']
         out.append(f"- **G1** (initial encoder's linear top-1 in [40, 85] %): {'pass' if g1['g1_pass'] else 'FAIL'} — "
                    f"init epochs {vals}; chosen epoch {ep} ({g1['rule']}).")
-    if 'mocov2' in runs and 'stage1' in runs:
-        s = sorted(runs['mocov2'])
-        lc = [runs['mocov2'][k]['f'].get('train_last_epoch', {}).get('l_c') for k in s]
-        K = [runs['mocov2'][k]['cfg'].get('K') for k in s]
-        chance = [math.log(k + 1) if k else float('nan') for k in K]
-        init = metric(next(iter(runs['stage1'].values()))['m'], COLS['linear 100%'])   # the same weights for every seed
-        d = [metric(runs['mocov2'][k]['m'], COLS['linear 100%']) - init for k in s]
-        ok = all(l is not None and l < 0.8 * c for l, c in zip(lc, chance)) and all(x >= -1.0 for x in d)
+    for name in earlier:      # the schedules before the current one: their G2, as a record
+        ok, line = gate_g2(load(name))
+        if ok is not None:
+            c = next(iter(load(name)['mocov2'].values()))['cfg']
+            out.append(f"- **G2, schedule `{name}`** ({schedule_text(c)}; replaced): {line}")
+    ok, line = gate_g2(runs)
+    if ok is not None:
         g['G2'] = ok
-        out.append(f"- **G2** (MoCo v2 learns without destroying the init: L_C well below chance, linear top-1 at most 1 point "
-                   f"below the initial encoder): {'pass' if ok else 'FAIL'} — L_C at the end "
-                   + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
-                   + '; MoCo v2 − initial encoder, linear 100 %: ' + ', '.join(f's{k}: {x:+.2f}' for k, x in zip(s, d)) + '.')
+        c = next(iter(runs['mocov2'].values()))['cfg']
+        out.append(f"- **G2, schedule `{schedule}`** ({schedule_text(c)}; MoCo v2 learns without destroying the init: "
+                   f"L_C < 0.8 × chance, linear top-1 at most 1 point below the initial encoder): {line}")
     g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_s*/gate_g3.json'))}
     old = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_e5_s*/gate_g3.json'))}
     if old:
@@ -165,20 +193,26 @@ def verdict(runs, g):
     return '**Inconclusive**: the CI of ours − MoCo v2 includes both 0 and the paper\'s effect'
 
 
-def cpu_hours(runs):
+def cpu_hours(runs, stage1=True):
     return sum((r['t'].get('train_s', 0) + r['t'].get('eval_s', 0)) * r['t'].get('threads', 1)
-               for rs in runs.values() for r in rs.values()) / 3600
+               for arm, rs in runs.items() if stage1 or arm != 'stage1' for r in rs.values()) / 3600
 
 
-def main():
-    runs = load()
-    g, gt = gates(runs)
+def main(schedule=None):
+    names, current = schedules()
+    schedule = schedule or current
+    runs = load(schedule)
+    g, gt = gates(runs, schedule, [n for n in names[:names.index(schedule)]])
     init = HERE / 'init' / 'init_s0.json'
     ih = json.loads(init.read_text())['cpu_seconds'] / 3600 if init.exists() else 0
-    parts = ['### Gates (decided before the runs)', gt or '(none measured yet)', '### Results (test split, 1,845 images)',
+    every = [load(n) for n in names]
+    cpu = cpu_hours(every[0]) + sum(cpu_hours(r, stage1=False) for r in every[1:])
+    n = sum(map(len, every[0].values())) + sum(len(v) for r in every[1:] for a, v in r.items() if a != 'stage1')
+    parts = ['### Gates (decided before the runs)', gt or '(none measured yet)',
+             f'### Results of schedule `{schedule}` (test split, 1,845 images)',
              results_table(runs), '### Paired differences', diff_table(runs), '### Power', power_text(runs),
              '### Reading', verdict(runs, g),
-             f'*{cpu_hours(runs) + ih:.1f} CPU-hours so far (init {ih:.1f}, {sum(map(len, runs.values()))} runs: training + evaluation).*']
+             f'*{cpu + ih:.1f} CPU-hours so far (init {ih:.1f}, {n} runs of every schedule: training + evaluation).*']
     return '\n\n'.join(parts)
 
 

@@ -5,10 +5,12 @@ warning-triangle classes), arms that share the init and the stage-1 decoder, gat
     python experiments/pretrained/run.py --dry-run             # the queue and each run's state
     python experiments/pretrained/run.py --init                # the init (init.py) and gate G1 over its epochs
     python experiments/pretrained/run.py --groups core --seeds 0,1   # stage 1, gate G3, then the arms (2 jobs x 1 thread)
+    python experiments/pretrained/run.py --schedule e10 --arms mocov2 --seeds 0   # a run of the first (failed) schedule
     python experiments/pretrained/run.py --report              # the tables, gates and verdict from the committed summaries
 
 Everything is resumable: a finished run is skipped, an interrupted one resumed from its checkpoint; each finished
-run's summaries are copied at once to experiments/pretrained/summaries/NAME/ (portable paths). Run folders:
+run's summaries are copied at once to experiments/pretrained/summaries/ (portable paths): the stage 1s (shared by
+every schedule) to summaries/stage1_s<seed>/, the arms to summaries/<schedule>/<arm>_s<seed>/. Run folders:
 runs/pretrained/ (git-ignored; weights and checkpoints are never committed). The protocol, the gates and the
 pre-registered reading are in README.md beside this script.
 """
@@ -31,6 +33,13 @@ G1_PICK_MAX = 80.0            # the init is the LAST epoch of init.py whose line
 COMMON = dict(dataset='folder', arch='resnet18', img_size=64, small_stem=False, batch_size=64, lr=0.03,
               m=0.999, m_steps=4700, D=4096, hflip=False, epochs=10, decoder_epochs=15, eval_every=0, workers=1,
               progress=False, log_every=10, device='cpu')
+# The joint-training schedule of the arms (the stage 1s do not depend on it: Adam at decoder_lr, encoder frozen).
+SCHEDULES = {
+    'e10': dict(epochs=10, lr=0.03),        # the first: gate G2 FAILED (MoCo v2 seed 2 ended 1.19 below the init)
+    'e5_lr015': dict(epochs=5, lr=0.015),   # the second, fixed after G2 failed and before any arm of it ran: half the
+                                            # lr (0.015 per 256) and half the steps (435; m_steps keeps the forgetting)
+}
+SCHEDULE = 'e5_lr015'                       # the current one: its G2 decides whether ours' seeds count
 STAGE1 = dict(epochs=0, synth=True)   # decoder_epochs 15: 5 failed gate G3 (summaries/stage1_e5_s*, README.md)
 ARMS = {   # name: (overrides, group)
     'mocov2':        (dict(synth=False), 'core'),
@@ -60,29 +69,35 @@ def make_cfg(name, runs, tree, **kw):
                      'out': portable(runs / name), **kw})
 
 
-def matched_epochs():
+def arm_dirs(runs, schedule):
+    "Run folder root and committed summaries of a schedule's arms (the first schedule's summaries predate the split)."
+    return Path(runs) / schedule, SUMMARIES / schedule
+
+
+def matched_epochs(schedule):
     "Joint epochs of the compute-matched MoCo v2: ours' measured train seconds / MoCo v2's, times its epochs (seed 0)."
-    t = {a: SUMMARIES / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}
+    t = {a: SUMMARIES / schedule / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}
     if not all(p.exists() for p in t.values()): return None
     ratio = json.loads(t['ours'].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
-    return max(COMMON['epochs'], round(COMMON['epochs'] * ratio))
+    ep = SCHEDULES[schedule]['epochs']
+    return max(ep, round(ep * ratio))
 
 
-def queue(runs, tree, groups, seeds):
-    "Per seed: its stage 1 (the decoder; `decoder_init` requires the arm's seed), then the arms of `groups`."
-    out = []
+def queue(runs, tree, groups, seeds, schedule=SCHEDULE):
+    "Per seed: its stage 1 (the decoder; `decoder_init` requires the arm's seed), then the arms of `groups` under `schedule`."
+    out, arm_runs = [], arm_dirs(runs, schedule)[0]
     for seed in seeds:
         out.append(dict(name=f'stage1_s{seed}', cfg=make_cfg(f'stage1_s{seed}', runs, tree, seed=seed, **STAGE1), group='stage1'))
         for arm, (kw, group) in ARMS.items():
             if group not in groups: continue
-            kw = dict(kw)
+            kw = {**SCHEDULES[schedule], **kw}
             if arm == 'mocov2_matched':
-                ep = matched_epochs()
+                ep = matched_epochs(schedule)
                 if ep is None: continue          # needs seed 0 of ours and MoCo v2 first
                 kw['epochs'] = ep
             if kw.get('synth'): kw['decoder_init'] = str(runs / f'stage1_s{seed}')
             name = f'{arm}_s{seed}'
-            out.append(dict(name=name, cfg=make_cfg(name, runs, tree, seed=seed, **kw), group=group))
+            out.append(dict(name=name, cfg=make_cfg(name, arm_runs, tree, seed=seed, **kw), group=group))
     return out
 
 
@@ -104,6 +119,22 @@ def init_gate(tree, threads=1):
                     f'{G1_PICK_MAX}]; G1 passes if it is in [{G1_RANGE[0]}, {G1_RANGE[1]}]',
                epochs=rows, chosen_epoch=chosen, g1_pass=chosen is not None)
     (HERE / 'init' / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
+    return out
+
+
+def init_rerun(tree, ep, threads=1):
+    """The chosen init epoch trained again (its weights are not committed): its metrics on the target beside the
+    committed ones of gate G1 -> init/gate_g1_rerun.json (equal numbers: the same weights)."""
+    import torch
+    from synthfg.evaluation import evaluate_encoder
+    from synthfg.models import make_backbone
+    torch.set_num_threads(threads)
+    enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
+    m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
+    new = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+    old = json.loads((HERE / 'init' / 'gate_g1.json').read_text())['epochs'][str(ep)]
+    out = dict(epoch=ep, rerun=new, committed=old, same=new == old)
+    (HERE / 'init' / 'gate_g1_rerun.json').write_text(json.dumps(out, indent=1) + '\n')
     return out
 
 
@@ -148,6 +179,7 @@ def main(argv=None):
     ap.add_argument('--dry-run', action='store_true'); ap.add_argument('--report', action='store_true')
     ap.add_argument('--stage1-only', action='store_true', help='train the seeds\' stage 1s (and gate G3), no arm')
     ap.add_argument('--arms', default=None, help=f'comma-separated subset of the arms {tuple(ARMS)} (default: every arm of --groups)')
+    ap.add_argument('--schedule', default=SCHEDULE, choices=tuple(SCHEDULES), help=f'the arms\' joint-training schedule [default: {SCHEDULE}]')
     a = ap.parse_args(argv)
     os.chdir(REPO)                       # paths in the configs are relative to the repository root
     runs = Path(a.runs); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
@@ -156,23 +188,28 @@ def main(argv=None):
     if a.report:
         import report; print(report.main()); return
     if a.init:
-        if not all(init_weights(e).exists() for e in range(1, INIT_EPOCHS + 1)):
+        ep = chosen_init()           # known: train only up to it again (a fresh machine), and check the rerun
+        if not all(init_weights(e).exists() for e in range(1, (ep or INIT_EPOCHS) + 1)):
             subprocess.run([sys.executable, str(HERE / 'init.py'), '--epochs', str(INIT_EPOCHS), '--seed', str(INIT_SEED),
-                            '--data-root', str(root), '--threads', str(a.threads)], check=True)
-        print(json.dumps(init_gate(tree, a.threads), indent=1)); return
+                            '--data-root', str(root), '--threads', str(a.threads)] + (['--stop-after', str(ep)] if ep else []),
+                           check=True)
+        print(json.dumps(init_gate(tree, a.threads) if ep is None else init_rerun(tree, ep, a.threads), indent=1)); return
     if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
     if not init_weights(chosen_init()).exists():
         sys.exit(f'{portable(init_weights(chosen_init()))} is missing (weights are not committed): run --init to train it again')
     groups, seeds = a.groups.split(','), [int(s) for s in a.seeds.split(',')]
     bad = [g for g in groups if g not in GROUPS]
     if bad: sys.exit(f'--groups: unknown {bad}; choose from {GROUPS}')
-    q = queue(runs, tree, groups, seeds)
+    q = queue(runs, tree, groups, seeds, a.schedule)
     if a.arms: q = [r for r in q if r['group'] == 'stage1' or r['name'].rsplit('_s', 1)[0] in a.arms.split(',')]
+    arm_runs, arm_summ = arm_dirs(runs, a.schedule)
+    for d in ('logs', 'configs'): (arm_runs / d).mkdir(parents=True, exist_ok=True)
+    summ = lambda r: SUMMARIES if r['group'] == 'stage1' else arm_summ
     if a.dry_run:
         for r in q: print(f"{r['name']:<22} {r['group']:<9} {folder_state(r['cfg'].out):<8} "
-                          f"{'committed' if (SUMMARIES / r['name'] / 'metrics_fast.json').exists() else ''}")
+                          f"{'committed' if (summ(r) / r['name'] / 'metrics_fast.json').exists() else ''}")
         return
-    todo = [r for r in q if r['group'] != 'stage1' and not (SUMMARIES / r['name'] / 'metrics_fast.json').exists()]
+    todo = [r for r in q if r['group'] != 'stage1' and not (arm_summ / r['name'] / 'metrics_fast.json').exists()]
     need = {Path(r['cfg'].decoder_init).name for r in todo if r['cfg'].decoder_init}
     if a.stage1_only: need, todo = {r['name'] for r in q if r['group'] == 'stage1'}, []
     stage1s = [r for r in q if r['name'] in need]   # trained (again on a fresh machine: weights are not committed) when needed
@@ -183,7 +220,7 @@ def main(argv=None):
         return st
     with ThreadPoolExecutor(a.jobs) as ex: s1 = list(ex.map(stage1, stage1s))
     if 'failed' in s1: sys.exit('a stage 1 failed: see runs/pretrained/logs/')
-    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda r: execute(r, runs, SUMMARIES, a.threads), todo))
+    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda r: execute(r, arm_runs, arm_summ, a.threads), todo))
     log(runs, f"queue finished: {res.count('done')} done, {res.count('failed')} failed")
 
 
