@@ -155,6 +155,8 @@ def export_encoder(ckpt, out=None, overwrite=False):
     if out.is_dir(): raise RunError(f"--out {out} is a folder; give a file name such as {out/'encoder.pth'}")
     if out.exists() and not overwrite:
         raise RunError(f"{out} already exists; pass --overwrite to replace it, or choose another --out")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise RunError(f"--out {out}: {out.parent} is a file, not a folder; give a path in an existing folder")
     if not out.parent.is_dir(): raise RunError(f"--out {out}: the folder {out.parent} does not exist")
     if not _writable(out.parent): raise RunError(f"--out {out}: the folder {out.parent} is not writable")
     enc, cfg = load_encoder(ckpt)

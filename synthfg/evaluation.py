@@ -23,7 +23,7 @@ import torchvision.transforms as T
 from fastcore.meta import delegates
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from .data import IMAGENET_MEAN, IMAGENET_STD, label_fraction_indices, make_dataset, plain_transform
+from .data import IMAGENET_MEAN, IMAGENET_STD, label_fraction_indices, make_dataset, plain_transform, UNLABELED
 from .checkpoint import _writable, checkpoint_file, load_encoder
 from .config import dataclass_parser, split_args
 
@@ -241,14 +241,16 @@ def linear_eval_fast(train_feats, train_labels, test_feats, test_labels, *, labe
                 label_frac=label_frac, feat_norm=feat_norm, seed=seed)
 
 # %% ../nbs/08_evaluation.ipynb
-def feature_cache_key(ckpt_path, dataset_name:str, split:str, img_size:int, dataset_kw:dict=None) -> dict:
-    "Identity of a feature file: checkpoint path/size/mtime, dataset name (+ its options), split, image size."
+def feature_cache_key(ckpt_path, dataset_name:str, split:str, img_size:int, dataset_kw:dict=None, data_root=None) -> dict:
+    "Identity of a feature file: checkpoint path/size/mtime, dataset name (+ its folder, its options), split, image size."
     p = Path(ckpt_path)
     if not p.is_file(): raise FileNotFoundError(f"checkpoint not found: {p}")
     st = p.stat()
-    return dict(ckpt=str(p.resolve()), ckpt_size=st.st_size, ckpt_mtime_ns=st.st_mtime_ns,
-                dataset=str(dataset_name), dataset_kw={k: str(v) for k, v in (dataset_kw or {}).items()},
-                split=str(split), img_size=int(img_size))
+    key = dict(ckpt=str(p.resolve()), ckpt_size=st.st_size, ckpt_mtime_ns=st.st_mtime_ns,
+               dataset=str(dataset_name), dataset_kw={k: str(v) for k, v in (dataset_kw or {}).items()},
+               split=str(split), img_size=int(img_size))
+    if data_root is not None: key['data_root'] = str(Path(data_root).expanduser().resolve())
+    return key
 
 def feature_cache_path(ckpt_path, dataset_name:str, split:str, img_size:int) -> Path:
     "Where the cached features of a checkpoint live: `RUN/features/{dataset}_{split}_{img_size}px.pt`."
@@ -409,7 +411,7 @@ def plain_features(encoder:nn.Module, dataset_name:str, data_root=None, img_size
             ds = plain_dataset(base, img_size)
             if ckpt_path is None: feats[sp] = extract_features(encoder, ds, batch_size=batch_size, device=device, workers=workers)
             else: feats[sp] = cached_features(encoder, ds, feature_cache_path(ckpt_path, dataset_name, sp, img_size),
-                                              feature_cache_key(ckpt_path, dataset_name, sp, img_size, dataset_kw),
+                                              feature_cache_key(ckpt_path, dataset_name, sp, img_size, dataset_kw, data_root),
                                               batch_size=batch_size, device=device, workers=workers)
             if verbose: print(f"{sp}: features {tuple(feats[sp][0].shape)}")
     return bases, feats
@@ -501,6 +503,7 @@ class EvalConfig:
     ckpt: str|None = None               # checkpoint written by synthfg_train (RUN/checkpoint.pt) or its run folder
     dataset: str|None = None            # dataset name (none: the checkpoint's cfg)
     data_root: str|None = None          # dataset root directory (none: the checkpoint's cfg)
+    eval_data_root: str|None = None     # labelled set to evaluate on, in the run's eval_dataset layout (folder: train/ and test/ class folders); none: the run's own
     out: str|None = None                # metrics JSON path (none: RUN/metrics_{protocol}.json; in Python: not written)
     protocol: str = 'fast'              # linear evaluation protocol: fast LBFGS probe, MoCo's faithful one, or both
     img_size: int|None = None           # image size (none: the checkpoint's cfg)
@@ -524,6 +527,24 @@ def _parse_fracs(fracs) -> list:
     return [_check_frac(f, 'label fraction') for f in fracs]
 
 # %% ../nbs/08_evaluation.ipynb
+def _eval_data(cfg:EvalConfig, run, ckpt) -> tuple:
+    "`(dataset, data_root, dataset_kw)` to evaluate the run (stored Config `run`) on: --dataset, else --eval-data-root, else `run.eval_set()`."
+    unlabelled = "pass a labelled set: --eval-data-root DIR (a folder with train/ and test/ class folders), or --dataset NAME --data-root DIR"
+    if cfg.dataset in UNLABELED: raise ValueError(f"--dataset {cfg.dataset!r} has no labels, so nothing can be evaluated on it; {unlabelled}")
+    if cfg.dataset is not None:
+        kw = {'seed': run.seed, **run.dataset_kw} if cfg.dataset == run.dataset else {}   # the training data: its options and seed
+        return cfg.dataset, cfg.data_root if cfg.data_root is not None else run.data_root, kw
+    if cfg.data_root is not None and (cfg.eval_data_root is not None or run.eval_set() != (run.dataset, run.data_root, run.dataset_kw)):
+        raise ValueError(f"--data-root {cfg.data_root} without --dataset is the run's training data ({run.dataset!r}), which is not what "
+                         f"it is evaluated on here; pass --eval-data-root DIR for a labelled folder, or --dataset NAME with --data-root")
+    if cfg.eval_data_root is not None: return run.eval_dataset, cfg.eval_data_root, {k: v for k, v in run.dataset_kw.items() if k == 'skip_bad'}
+    if run.eval_set() is None:
+        raise ValueError(f"{ckpt} was trained on dataset {run.dataset!r}, which has no labels, and names no evaluation set; {unlabelled}")
+    name, root, kw = run.eval_set()
+    if run.eval_data_root is not None: return name, root, kw
+    return name, cfg.data_root if cfg.data_root is not None else root, {'seed': run.seed, **kw}
+
+# %% ../nbs/08_evaluation.ipynb
 def _eval_plan(cfg:EvalConfig) -> dict:
     "Everything `eval_checkpoint` will do for `cfg`, checked and resolved (encoder loaded), before any feature is computed."
     if cfg.ckpt is None: raise ValueError("no checkpoint given: ckpt (--ckpt) is required (RUN/checkpoint.pt or its run folder)")
@@ -539,13 +560,9 @@ def _eval_plan(cfg:EvalConfig) -> dict:
     device = str(eval_device(cfg.device))
     out = check_out_path(cfg.out) if cfg.out is not None else None
     encoder, run = load_encoder(ckpt)
-    dataset = cfg.dataset or getattr(run, 'dataset', None)
-    if not dataset: raise ValueError(f"no --dataset given and the checkpoint's cfg has none: {ckpt}")
-    data_root = cfg.data_root if cfg.data_root is not None else getattr(run, 'data_root', None)
+    dataset, data_root, dataset_kw = _eval_data(cfg, run, ckpt)
     img_size = cfg.img_size if cfg.img_size is not None else int(getattr(run, 'img_size', 0) or 0)
     if img_size <= 0: raise ValueError(f"no --img-size given and the checkpoint's cfg has none: {ckpt}")
-    same = dataset == getattr(run, 'dataset', None)   # the training data: same options (and seed) as synthfg_train
-    dataset_kw = {'seed': getattr(run, 'seed', 0), **(getattr(run, 'dataset_kw', None) or {})} if same else {}
     return dict(ckpt=ckpt, out=out, protocol=cfg.protocol, encoder=encoder,
                 kw=dict(dataset_name=dataset, data_root=data_root, img_size=img_size, protocols=_CLI_PROTOCOLS[cfg.protocol],
                         fracs=fracs, device=device, batch_size=cfg.batch_size, workers=cfg.workers, seed=cfg.seed,

@@ -150,7 +150,8 @@ def _on_rank0(main, world, fn):
 
 # %% ../nbs/07b_runs.ipynb
 _RESUME_FREE = {'epochs', 'max_steps', 'eval_every', 'log_every', 'ckpt_every', 'workers', 'out', 'progress', 'device',
-                'compile', 'eval_batch_size', 'knn_k', 'data_root', 'find_unused_parameters', 'channels_last'}
+                'compile', 'eval_batch_size', 'knn_k', 'data_root', 'find_unused_parameters', 'channels_last',
+                'eval_data_root', 'eval_dataset'}
 
 def _default_out(cfg):
     return f"runs/{cfg.dataset}_{cfg.method}{'_synth' if cfg.synth else ''}_{time.strftime('%Y%m%d-%H%M%S')}"
