@@ -13,7 +13,11 @@ Sections, each recorded in the JSON (benchmarks/results/gpu_check.json) that nbs
      GPU) on the packed real subset, and whether each keeps up with every measured step rate.
   4. runs: a short real training run of MoCo v2 and of MoCo v2 + ours (`synthfg.trainer.train`, data_pipeline
      'tensor') on the packed subset: every logged loss finite, and the loss of the last steps below that of the first.
-The script exits non-zero if a hard check fails (a gpu cell, a step that errors, a non-finite loss); targets (MoCo v2
+  5. syncs: every registered base plain and + ours, a few training steps (`synthfg.trainer.step_syncs`: `train_step`
+     with the run's device-side check, the sizes and amp of section 2 at batch <= 32, a memory bank that is not ready,
+     then ready and filling, then full) under `torch.cuda.set_sync_debug_mode('error')`: no step may synchronise the
+     host with the GPU. Dry run: the same steps on the CPU with `synthfg.testing.host_syncs` (host reads of tensors).
+The script exits non-zero if a hard check fails (a gpu cell, a step that errors, a non-finite loss, a host sync in a step); targets (MoCo v2
 + ours >= 35 % MFU, the loader never the bottleneck, falling losses on the device) are reported, not enforced.
 A time budget (--budget-s, default 420 s of the 480) skips what no longer fits, and says so in the JSON; the compiled
 step rows come last (compiling each method takes a minute or more), so the budget cuts those first.
@@ -23,7 +27,7 @@ ignored paths only when named, so run with carry=["packed"]:
     python benchmarks/gpu_check.py                      # on the GPU machine
     python benchmarks/gpu_check.py --dry-run            # CPU, tiny, < 1 minute (tools/test.sh runs it)
 """
-import argparse, datetime, json, math, os, platform, statistics, subprocess, sys, tempfile, time, traceback
+import argparse, dataclasses, datetime, json, math, os, platform, statistics, subprocess, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +39,7 @@ from bench_loader import pil_rate, tensor_rate
 from synthfg.data import SSLDataset, SyntheticFG, make_dataset
 from synthfg.fastdata import DeviceViews
 from synthfg.perf import device_name, peak_tflops, split_method
-from synthfg.trainer import Config, train
+from synthfg.trainer import Config, step_syncs, train
 
 FULL = dict(device='cuda', arch='resnet50', img_size=224, batch_size=128, amp='bf16', K=65536, D=5632, steps=10, warmup=3,
             run_batch=64, run_epochs=10, run_decoder_epochs=1, workers=8)
@@ -101,6 +105,24 @@ def run_steps(P, device, budget, modes, methods, eager_rows=()):
                       + (f"  {r['tflops_s']:.1f} TFLOP/s" if 'tflops_s' in r else '') + (f"  MFU {100 * r['mfu']:.1f} %" if 'mfu' in r else '')
                       + f"  peak {r['peak_mem_bytes'] / 2**30:.2f} GiB  first step {r['first_step_s']:.1f} s", flush=True)
             rows.append(r)
+    return rows
+
+# ---- 5. host syncs in the step
+def run_syncs(P, device, budget, methods, steps=5):
+    "Rows: the host syncs of `steps` training steps of each method after one warm-up step (`synthfg.trainer.step_syncs`)."
+    rows = []
+    for name in methods:
+        if not budget.fits(30): rows.append(dict(method=name, ok=None, skipped='time budget')); continue
+        b, t = min(32, P['batch_size']), time.time()
+        cfg = dataclasses.replace(step_config(name, P, device), batch_size=b, D=4 * b, bank_min_fill=2 * b, kappa=1.0)
+        try:
+            r = step_syncs(cfg, device, steps=steps)
+            row = dict(method=name, ok=not r['syncs'], syncs=r['syncs'][:5], bank_filled=r['filled'], time_s=time.time() - t)
+        except Exception as e:
+            row = dict(method=name, ok=False, error=f"{type(e).__name__}: {str(e)[:500]}"); traceback.print_exc()
+        print(f"syncs {name:<13} {'none' if row['ok'] else 'FOUND: ' + '; '.join(row.get('syncs') or [row.get('error', '')])}"
+              f" ({steps} steps, bank {row.get('bank_filled')})", flush=True)
+        rows.append(row)
     return rows
 
 # ---- 3. loader
@@ -190,6 +212,8 @@ def summarise(d):
     t['runs_l_c_below_chance'] = {n: (r['l_c_last'] < r['chance_l_c']) if r.get('l_c_last') is not None else None
                                   for n, r in d['runs'].items()}
     hard = [c['ok'] is not False for c in d['cells']] + [('error' not in r) and r.get('finite', True) for r in d['steps']]
+    hard += [r['ok'] is not False for r in d.get('syncs', [])]
+    t['steps_without_host_sync'] = all(r['ok'] for r in d['syncs']) if d.get('syncs') and all(r['ok'] is not None for r in d['syncs']) else None
     hard += [r.get('finite', True) and 'error' not in r for r in d['runs'].values()]
     t['hard_checks_ok'] = all(hard)
     return t
@@ -202,7 +226,7 @@ def main(argv=None):
     ap.add_argument('--methods', nargs='*', default=list(METHODS), choices=list(METHODS))
     ap.add_argument('--compile', action='store_true', help='dry run: also time the compiled steps (minutes on a CPU)')
     ap.add_argument('--no-compile', action='store_true', help='GPU: skip the compiled steps')
-    ap.add_argument('--skip', nargs='*', default=[], choices=['cells', 'steps', 'loader', 'runs'])
+    ap.add_argument('--skip', nargs='*', default=[], choices=['cells', 'syncs', 'steps', 'loader', 'runs'])
     ap.add_argument('--json', default=None, help='output JSON [benchmarks/results/gpu_check.json; dry run: none]')
     a = ap.parse_args(argv)
     P = dict(DRY if a.dry_run else FULL)
@@ -214,12 +238,13 @@ def main(argv=None):
     d = dict(dry_run=a.dry_run, config=dict(P, device_name=device_name(device), torch=torch.__version__,
                                             cuda=torch.version.cuda if device.type == 'cuda' else None, python=platform.python_version(),
                                             cpu_count=os.cpu_count(), date=datetime.datetime.now().isoformat(timespec='seconds'),
-                                            budget_s=a.budget_s), cells=[], steps=[], loader=None, runs={})
+                                            budget_s=a.budget_s), cells=[], syncs=[], steps=[], loader=None, runs={})
     print(f"gpu_check{' --dry-run' if a.dry_run else ''}: {d['config']['device_name']}, torch {torch.__version__}; "
           f"{P['arch']} {P['img_size']} px batch {P['batch_size']} {P['amp']} channels_last", flush=True)
     with tempfile.TemporaryDirectory(prefix='gpu_check_') as tmp:
         if 'cells' not in a.skip: d['cells'] = run_cells(a.dry_run, budget)
         d['config']['peak_tflops'] = peak_tflops(d['config']['device_name']) if device.type == 'cuda' else None
+        if 'syncs' not in a.skip: d['syncs'] = run_syncs(P, device, budget, a.methods)
         if 'steps' not in a.skip: d['steps'] = run_steps(P, device, budget, (False,), a.methods)
         root, kind = data_folder(a.pack, tmp, a.dry_run); d['config']['data'] = kind
         if 'loader' not in a.skip: d['loader'] = run_loader(root, P, device, a.pack, budget)

@@ -60,10 +60,10 @@ def minmax_norm(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 # %% ../nbs/02_gradcam.ipynb
 NOISE_SCALES = ('std', 'var')
 
-def scaled_noise(a: torch.Tensor, scale: str = 'std', generator: torch.Generator | None = None) -> torch.Tensor:
-    "Zero-mean Gaussian noise shaped like `a`, whose std is `a` (scale='std') or sqrt(a) (scale='var')."
+def scaled_noise(a: torch.Tensor, scale: str = 'std', generator: torch.Generator | None = None, check: bool = True) -> torch.Tensor:
+    "Zero-mean Gaussian noise shaped like `a`, whose std is `a` (scale='std') or sqrt(a) (scale='var'); `check`: refuse a < 0 (a host sync)."
     if scale not in NOISE_SCALES: raise ValueError(f"unknown noise scale {scale!r}; choose one of {NOISE_SCALES}")
-    if (a < 0).any(): raise ValueError("scaled_noise: the std/variance argument must be >= 0")
+    if check and (a < 0).any(): raise ValueError("scaled_noise: the std/variance argument must be >= 0")
     std = a if scale == 'std' else a.sqrt()
     return torch.randn(a.shape, generator=generator, device=a.device, dtype=a.dtype) * std
 

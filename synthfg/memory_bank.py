@@ -37,6 +37,11 @@ def _check_norm(norm):
     if norm not in VAR_NORMS: raise ValueError(f"MemoryBank: unknown variance norm {norm!r}; choose one of {VAR_NORMS}")
 
 # %% ../nbs/01_memory_bank.ipynb
+def _fill_key(t):
+    "Which write of buffer `t` a host copy of its value belongs to: its storage and its version counter, which every in-place write bumps (host metadata, no read)."
+    return t.data_ptr(), t._version
+
+# %% ../nbs/01_memory_bank.ipynb
 class MemoryBank(nn.Module):
     "FIFO bank `M` (D,n) of detached feature vectors; `variance(norm)` gives the per-dimension variance `s` (n,)."
     def __init__(self, n: int, D: int = 5632, min_fill: int | None = None, gather: bool = True, norm: str = 'columns'):
@@ -49,12 +54,21 @@ class MemoryBank(nn.Module):
         self.register_buffer('M', torch.zeros(D, n))
         self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
         self.register_buffer('n_filled', torch.zeros((), dtype=torch.long))
+        self._filled, self._filled_key = 0, _fill_key(self.n_filled)   # `n_filled` as a host int (`filled`)
 
 # %% ../nbs/01_memory_bank.ipynb
 @patch(as_prop=True)
+@torch.compiler.disable            # host bookkeeping: `torch.compile` runs it as is instead of recompiling on each count
+def filled(self: MemoryBank) -> int:
+    "`n_filled` as a host int: kept by `enqueue` without a device read; read once after the buffer was written elsewhere."
+    key = _fill_key(self.n_filled)
+    if key != self._filled_key: self._filled, self._filled_key = int(self.n_filled), key
+    return self._filled
+
+@patch(as_prop=True)
 def ready(self: MemoryBank) -> bool:
-    "True once at least `min_fill` rows are filled (variance noise is used from then on)."
-    return int(self.n_filled) >= self.min_fill
+    "True once at least `min_fill` rows are filled (variance noise is used from then on); decided on the host."
+    return self.filled >= self.min_fill
 
 # %% ../nbs/01_memory_bank.ipynb
 @patch
@@ -65,19 +79,20 @@ def enqueue(self: MemoryBank, v: torch.Tensor):
         raise ValueError(f"MemoryBank.enqueue: expected v of shape (B, n={self.n}), got {tuple(v.shape)}")
     if self.gather: v = concat_all_gather(v)
     v = v.detach().to(self.M)
-    B = v.shape[0]
+    B, n = v.shape[0], self.filled
     m = min(B, self.D)                          # only the last D vectors of a huge batch survive
     idx = (self.ptr + (B - m) + torch.arange(m, device=self.M.device)) % self.D
     self.M[idx] = v[B - m:]
     self.ptr.copy_((self.ptr + B) % self.D)
     self.n_filled.copy_((self.n_filled + B).clamp(max=self.D))
+    self._filled, self._filled_key = min(n + B, self.D), _fill_key(self.n_filled)   # the same count, known on the host
     return self
 
 # %% ../nbs/01_memory_bank.ipynb
 @patch
 def features(self: MemoryBank) -> torch.Tensor:
-    "The filled rows of `M` (n_filled, n), storage order."
-    return self.M[:int(self.n_filled)]
+    "The filled rows of `M` (n_filled, n), storage order; their number from the host (`filled`)."
+    return self.M[:self.filled]
 
 # %% ../nbs/01_memory_bank.ipynb
 @patch

@@ -296,7 +296,7 @@ def momentum_update(self: MoCoV2):
 # %% ../nbs/06_models.ipynb
 @patch
 def _perm(self: MoCoV2, n, device):
-    return torch.randperm(n, generator=self.generator).to(device)
+    return torch.randperm(n, generator=self.generator).to(device, non_blocking=True)   # a blocking copy would wait for the GPU
 
 @patch
 @torch.no_grad()

@@ -37,6 +37,7 @@ def noise_stds(v, eta=None, s=None, mode='both', eps_g=0.1, eps_var=0.05, kappa=
     "Per-dimension noise stds (sigma_g (B,n) | None, sigma_var (n,) | None) of Eq. 5 and Eq. 6 under `mode`."
     if mode not in PERTURB_MODES: raise ValueError(f"perturb: unknown mode {mode!r}; choose one of {PERTURB_MODES}")
     if scale not in NOISE_SCALES: raise ValueError(f"unknown noise scale {scale!r}; choose one of {NOISE_SCALES}")
+    if eps_g < 0 or eps_var < 0: raise ValueError(f"perturb: eps_g and eps_var must be >= 0, got {eps_g} and {eps_var}")
     sg = sv = None
     if mode in GRADCAM_MODES:
         if eta is None: raise ValueError(f"perturb: mode {mode!r} needs the Grad-CAM scores eta")
@@ -54,6 +55,6 @@ def perturb(v: torch.Tensor, eta: torch.Tensor | None = None, s: torch.Tensor | 
     "v_p = v + v~g (Eq. 5 from raw scores `eta`) + v~var (Eq. 6 from bank variance `s`; 0 if s is None), per `mode`."
     sg, sv = noise_stds(v, eta, s, mode, eps_g, eps_var, kappa, scale, generator)
     v_p = v
-    if sg is not None: v_p = v_p + scaled_noise(sg, 'std', generator)
-    if sv is not None: v_p = v_p + scaled_noise(sv.expand_as(v), 'std', generator)
+    if sg is not None: v_p = v_p + scaled_noise(sg, 'std', generator, check=False)   # stds >= 0 by construction:
+    if sv is not None: v_p = v_p + scaled_noise(sv.expand_as(v), 'std', generator, check=False)   # no host sync
     return (v_p, dict(std_g=sg, std_var=sv)) if return_stds else v_p

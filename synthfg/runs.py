@@ -267,21 +267,6 @@ def is_loss_term(k):
     return k == 'loss' or (k.startswith('l_') and k != 'l_cp_chance')
 
 # %% ../nbs/07b_runs.ipynb
-def _check_finite(out, where, world, ckpt, stop=False):
-    "`(terms, stop)`: the 0-dim entries of `out` as floats, and whether any rank asked to stop; raises on a non-finite loss term."
-    names = [k for k, v in out.items() if torch.is_tensor(v) and v.ndim == 0]
-    fl = torch.stack([out[k].detach().float() for k in names]).tolist()     # the step's one host sync
-    bad = [int(is_loss_term(k) and not math.isfinite(v)) for k, v in zip(names, fl)] + [int(stop)]
-    if world > 1:                                                  # one collective: non-finite terms + stop requests
-        flags = torch.tensor(bad, device=out['loss'].device); dist.all_reduce(flags, op=dist.ReduceOp.MAX); bad = flags.tolist()
-    if any(bad[:-1]):
-        terms = [k for k, b in zip(names, bad) if b and k != 'loss'] or ['loss']
-        vs = ', '.join(f'{k}={v:.4g}' for k, v in zip(names, fl))
-        keep = f"the last good checkpoint {ckpt} is kept" if ckpt and Path(ckpt).exists() else "no checkpoint was written yet"
-        raise NonFiniteLossError(f"non-finite loss term {', '.join(terms)} at {where} ({vs}); training stopped, {keep}")
-    return dict(zip(names, fl)), bool(bad[-1])
-
-# %% ../nbs/07b_runs.ipynb
 @dataclass
 class Position:
     "Where a run is: `stage` (1: decoder pre-training, 2: joint training), `epoch` of it, `step`s done in it, `global_step` over both."

@@ -5,10 +5,10 @@
 # %% auto 0
 __all__ = ['resolve_device', 'init_distributed', 'build_data', 'seed_of', 'SeededItems', 'epoch_batches', 'build_model',
            'resolve_config', 'base_of', 'online_encoder', 'train_step', 'param_groups', 'optimisers', 'Run',
-           'load_decoder_init', 'setup', 'run_epoch', 'fit', 'train']
+           'load_decoder_init', 'eval_config', 'eval_line', 'setup', 'run_epoch', 'step_syncs', 'fit', 'train']
 
 # %% ../nbs/07_trainer.ipynb
-import dataclasses, json, math, os, random, sys, time, warnings
+import dataclasses, json, math, os, random, sys, time, traceback, warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -35,7 +35,8 @@ from .gradcam import GRADCAM_SIGNS
 from .models import MoCoV2, SimSiam, SynthFG, make_backbone
 from .perturb import PERTURB_MODES
 from .runs import *       # 07b: the run's folder, records, signals and diagnostics (importable from here as before)
-from .runs import _check_finite, _on_rank0, _run_target, _worker_init
+from .runs import _on_rank0, _run_target, _worker_init
+from .testing import host_syncs
 
 # %% ../nbs/07_trainer.ipynb
 def resolve_device(device='auto', local_rank=0):
@@ -206,6 +207,7 @@ class Run:
     stop: StopSignals = None
     t_start: float = 0.0
     data_id: dict = None             # what identifies the training set (`data_identity`), kept in checkpoints
+    eval_note: str = ''              # what the in-run evaluation is (`eval_line`), printed at the start, kept in the summary
 
 # %% ../nbs/07_trainer.ipynb
 @patch(as_prop=True)
@@ -339,6 +341,31 @@ def load_decoder_init(model, cfg):
     return p
 
 # %% ../nbs/07_trainer.ipynb
+def eval_config(cfg):
+    "`cfg` as the in-run evaluation (`Evaluator`) reads it: the data of `cfg.eval_set()`, or `eval_every=0` when there is none."
+    es = cfg.eval_set()
+    if es is None: return dataclasses.replace(cfg, eval_every=0)
+    return dataclasses.replace(cfg, dataset=es[0], data_root=es[1], dataset_kw=es[2])
+
+def eval_line(cfg):
+    "What the in-run kNN/retrieval evaluation of `cfg` is: off and why, or the set and its train / test sizes (a bad set raises here)."
+    if not cfg.eval_every: return "in-run evaluation: off (eval_every=0)"
+    if cfg.eval_set() is None: return (f"in-run evaluation: off (dataset {cfg.dataset!r} has no labels; pass --eval-data-root DIR, "
+                                       "a labelled folder with train/ and test/ class folders, to evaluate on it)")
+    name, root, kw = cfg.eval_set()
+    try: n = [len(make_dataset(name, root, sp, **{'seed': cfg.seed, **kw})) for sp in ('train', 'test')]
+    except (OSError, ValueError) as e:
+        why = ' '.join(str(e).split())
+        if cfg.eval_data_root is None:      # found now, before the first epoch trains, not when the first evaluation runs
+            raise ConfigError(f"the in-run evaluation (eval_every={cfg.eval_every}) reads the train and test splits of "
+                              f"{name!r}, and one cannot be read: {why}; add it, pass --eval-data-root DIR, or "
+                              "--eval-every 0 to train without in-run evaluation") from None
+        raise ConfigError(f"eval_data_root={root!r} (--eval-data-root, a {name!r} set): {why}") from None
+    where = f"{root} ({name} layout)" if cfg.eval_data_root is not None else f"the test split of {name!r}"
+    return (f"in-run evaluation (kNN top-1, retrieval) every {cfg.eval_every} epoch(s) and after the last, on {where}: "
+            f"{n[0]} train / {n[1]} test images")
+
+# %% ../nbs/07_trainer.ipynb
 def _start_line(run, given):
     "What a run prints when it starts: the data, the resolved lr and K, where Eq. 6 starts."
     cfg, n = run.cfg, len(run.ds)
@@ -366,28 +393,67 @@ def setup(cfg, resume=None, overwrite=False, rank=0, world=1, device=torch.devic
     spe = (len(ds) // world) // b
     if spe == 0: raise ConfigError(f"dataset {cfg.dataset!r} has {len(ds)} training images: fewer than one batch "
                                    f"(batch_size={cfg.batch_size}) per epoch")
+    note = eval_line(cfg)                           # which set the in-run evaluation reads, checked now
     model = _model(cfg, device, b, world)
     views = _device_views(cfg, ds, device)
     opt_dec, opt, sched, scaler = optimisers(cfg, model, device)
     run = Run(cfg, out, rank, world, device, b, spe, ds, views, model, opt_dec, opt, sched, scaler,
               Position(stage=1 if cfg.synth and cfg.decoder_epochs > 0 else 2),
-              Evaluator(cfg, out, device, rank == 0, world, val=_dataset_of(val_data, cfg)), data_id=data_id)
+              Evaluator(eval_config(cfg), out, device, rank == 0, world, val=_dataset_of(val_data, cfg)), data_id=data_id,
+              eval_note=note)
     torch.manual_seed(cfg.seed + rank)
     if ck is not None: run.load_state(ck)
     elif cfg.decoder_init is not None: run.decoder_from, run.pos = load_decoder_init(model, cfg), Position(2, 0, 0, 0)
     warn = bank_fill_warning(cfg, len(ds), world)
     if run.main and warn: warnings.warn(warn, SynthFGWarning, stacklevel=3)
-    if run.main and cfg.progress: print(f"synthfg: run {out}: {_start_line(run, given)}")
+    if run.main and cfg.progress: print(f"synthfg: run {out}: {_start_line(run, given)}\nsynthfg: {note}")
     return run
 
 # %% ../nbs/07_trainer.ipynb
-class _Guard:
-    "The `check` of one step of a run: the terms as floats (one sync), `NonFiniteLossError` naming `where`, `.stop` from any rank."
-    def __init__(self, run, where): self.run, self.where, self.stop = run, where, False
+class _Window:
+    "A run's step terms since the last read, on the device (no host sync per step; `read` is the one sync); `means`: the epoch's `EpochMeans` (stage 2) or None."
+    def __init__(self, means=None): self.means, self.names, self.k, self.n = means, None, 0, means.n if means is not None else 0
+
+    def _start(self, names, like):
+        "The window's device state for the terms `names` (on `like`'s device): sums (from the checkpoint's when resumed), flags, counters."
+        self.names, self.loss = names, [k for k in names if is_loss_term(k)]
+        z = lambda n, dt=torch.float64: torch.zeros(n, dtype=dt, device=like.device)
+        prev = self.means.sums if self.means is not None else {}
+        self.sums = (torch.tensor([prev.get(k, 0.0) for k in names], dtype=torch.float64).to(like.device, non_blocking=True)
+                     if prev else z(len(names)))     # resumed mid-epoch: the sums so far (one copy, once)
+        self.first_vals, self.bad_terms = z(len(names)), z(len(self.loss), torch.bool)
+        self.first_at, self.steps, self.seen = z((), torch.long), z((), torch.long), z((), torch.bool)
+
     def __call__(self, out):
-        r = self.run
-        terms, self.stop = _check_finite(out, self.where, r.world, r.checkpoint.path, r.stop.signum is not None)
+        "Record the step's 0-dim entries of `out` on the device; -> them, detached (the `check` of `train_step`)."
+        terms = {k: v.detach() for k, v in out.items() if torch.is_tensor(v) and v.ndim == 0}
+        vals = torch.stack([v.float() for v in terms.values()])
+        if self.names is None: self._start(list(terms), vals)
+        elif list(terms) != self.names: raise RuntimeError(f"_Window: the step's terms changed from {self.names} to {list(terms)}")
+        bad = ~torch.isfinite(torch.stack([terms[k].float() for k in self.loss]))
+        first = bad.any() & ~self.seen                                   # this step is the window's first bad one
+        self.first_vals = torch.where(first, vals.double(), self.first_vals)
+        self.first_at = torch.where(first, self.steps, self.first_at)
+        self.seen |= first; self.bad_terms |= bad; self.steps += 1
+        if self.means is not None: self.sums += vals.double()            # the epoch's sums, in float64
+        self.last, self.k, self.n = vals, self.k + 1, self.n + 1
         return terms
+
+# %% ../nbs/07_trainer.ipynb
+@patch
+def read(self: _Window, world=1, stop=False):
+    "The window's one host sync: -> dict(terms, steps, bad, first, first_terms, stop) (`bad`/`stop`: of any rank); updates `means`, starts the next window."
+    dev = self.sums.device
+    flags = torch.cat([self.bad_terms.double(), torch.full((1,), float(stop), dtype=torch.float64, device=dev)])
+    if world > 1: dist.all_reduce(flags, op=dist.ReduceOp.MAX)          # non-finite terms + stop requests of all ranks
+    k, nl = len(self.names), len(self.loss)
+    fl = torch.cat([self.last.double(), self.sums, self.first_vals, self.first_at[None].double(), self.seen[None].double(),
+                    flags]).tolist()                                     # the one sync
+    if self.means is not None: self.means.sums, self.means.n = dict(zip(self.names, fl[k:2 * k])), self.n
+    res = dict(terms=dict(zip(self.names, fl[:k])), steps=self.k, bad=[t for t, b in zip(self.loss, fl[3 * k + 2:]) if b],
+               first=int(fl[3 * k]) if fl[3 * k + 1] else None, first_terms=dict(zip(self.names, fl[2 * k:3 * k])), stop=bool(fl[-1]))
+    self.seen.zero_(); self.bad_terms.zero_(); self.steps.zero_(); self.k = 0
+    return res
 
 # %% ../nbs/07_trainer.ipynb
 def _where(stage, epoch, pos, spe):
@@ -396,19 +462,42 @@ def _where(stage, epoch, pos, spe):
             f"epoch {epoch + 1}, step {pos.step + 1}/{spe} (global step {pos.global_step + 1})")
 
 # %% ../nbs/07_trainer.ipynb
-def _after_step(run, stage, epoch, terms, lr, ips, guard):
-    "Log, checkpoint and stop after a step as the config says; -> True when `max_steps` is reached (checkpoint written)."
+def _read(run, stage, epoch, win, stop):
+    "Read `win` (the one host sync); `NonFiniteLossError` naming the first bad step and the steps read if a loss term was not finite; -> (terms, stop)."
+    r, pos = win.read(run.world, stop), run.pos
+    if r['bad']:
+        terms = [k for k in r['bad'] if k != 'loss'] or ['loss']
+        g0, g1 = pos.global_step - r['steps'] + 1, pos.global_step
+        if r['first'] is None: at = 'on another rank'
+        else:
+            first = Position(stage, epoch, pos.step - r['steps'] + r['first'], g0 - 1 + r['first'])
+            at = f"at {_where(stage, epoch, first, run.spe)} ({', '.join(f'{k}={v:.4g}' for k, v in r['first_terms'].items())})"
+        ck = run.checkpoint.path
+        keep = f"the last good checkpoint {ck} is kept" if ck and Path(ck).exists() else "no checkpoint was written yet"
+        span = f"global step {g1}" if g0 == g1 else f"global steps {g0}-{g1}"
+        raise NonFiniteLossError(f"non-finite loss term {', '.join(terms)} {at}; found by the finite check of {span} (read every "
+                                 f"log_every={run.cfg.log_every} steps and before each checkpoint); training stopped, {keep}")
+    return r['terms'], r['stop']
+
+# %% ../nbs/07_trainer.ipynb
+def _after_step(run, stage, epoch, win, lr, rate, where):
+    "Read, log, checkpoint and stop after a step as the config says (`rate()`: images/s); -> (True when `max_steps` is reached, the terms read or None)."
     pos, cfg = run.pos, run.cfg
     last = bool(cfg.max_steps) and pos.global_step >= cfg.max_steps
-    if pos.global_step % cfg.log_every == 0 or pos.step == run.spe or last or guard.stop:
+    stop = run.stop.signum is not None                  # this rank's request, a host flag; every rank's at the read
+    log = pos.global_step % cfg.log_every == 0 or pos.step == run.spe or last or (stop and run.world == 1)
+    ckpt = last or bool(cfg.ckpt_every and pos.global_step % cfg.ckpt_every == 0)
+    if not (log or ckpt): return False, None            # no host sync in this step
+    terms, stop = _read(run, stage, epoch, win, stop)
+    if log or stop:
         run.log({'kind': 'train', 'stage': stage, 'epoch': epoch, 'step': pos.step, 'global_step': pos.global_step,
-                 'lr': lr, **terms, 'img_per_s': ips, 'time': time.time() - run.t_start})
-    if guard.stop:
+                 'lr': lr, **terms, 'img_per_s': rate(), 'time': time.time() - run.t_start})
+    if stop:
         run.checkpoint(run)
-        raise TrainingInterrupted(f"interrupted by {run.stop.name} after {guard.where}: checkpoint {run.checkpoint.path} "
+        raise TrainingInterrupted(f"interrupted by {run.stop.name} after {where}: checkpoint {run.checkpoint.path} "
                                   f"written; continue with: synthfg_train --resume {run.out}")
-    if last or (cfg.ckpt_every and pos.global_step % cfg.ckpt_every == 0): run.checkpoint(run)
-    return last
+    if ckpt: run.checkpoint(run)
+    return last, terms
 
 # %% ../nbs/07_trainer.ipynb
 def run_epoch(run, stage, epoch, runner):
@@ -423,18 +512,58 @@ def run_epoch(run, stage, epoch, runner):
     bar = tqdm(total=run.spe, initial=start, desc=f"{'decoder' if stage == 1 else 'train'} {epoch + 1}/{run.n_epochs(stage)}",
                disable=not (run.main and run.cfg.progress), leave=False, dynamic_ncols=True)
     scaler = run.scaler if run.scaler.is_enabled() else None
+    win, rate = _Window(run.means if stage == 2 else None), lambda: n_img / max(time.time() - t0, 1e-9)
     try:
         for batch in data:
             if stage == 2: run.base.schedule(run.joint_progress())
-            guard = _Guard(run, _where(stage, epoch, pos, run.spe))
-            terms = train_step(runner, opt, batch, scaler=scaler, autocast=run.autocast(), check=guard)
+            where = _where(stage, epoch, pos, run.spe)
+            train_step(runner, opt, batch, scaler=scaler, autocast=run.autocast(), check=win)   # terms stay on the device
             pos.step += 1; pos.global_step += 1; n_img += run.batch * run.world
-            if stage == 2: run.means.add(terms)
-            ips = n_img / max(time.time() - t0, 1e-9)
-            bar.update(1); bar.set_postfix({k: f'{v:.3f}' for k, v in terms.items()} | {'img/s': f'{ips:.0f}'})
-            if _after_step(run, stage, epoch, terms, lr, ips, guard): return True
+            bar.update(1)
+            last, terms = _after_step(run, stage, epoch, win, lr, rate, where)
+            if terms is not None: bar.set_postfix({k: f'{v:.3f}' for k, v in terms.items()} | {'img/s': f'{rate():.0f}'})
+            if last: return True
     finally: bar.close()
     return False
+
+# %% ../nbs/07_trainer.ipynb
+def _sync_site(e):
+    "One line for CUDA's sync-debug error `e`: the message and the innermost frame outside torch."
+    fr = [f for f in traceback.extract_tb(e.__traceback__) if f'{os.sep}torch{os.sep}' not in f.filename]
+    return f"{str(e).splitlines()[0]}" + (f" ({os.path.basename(fr[-1].filename)}:{fr[-1].lineno} in {fr[-1].name})" if fr else '')
+
+def step_syncs(cfg, device='cpu', steps=5, warmup=1):
+    "Host syncs in `steps` training steps of `cfg`'s model after `warmup` ones: `host_syncs` on a CPU, CUDA's sync-debug error on a GPU; -> dict(syncs, filled, terms)."
+    device = torch.device(device)
+    torch.manual_seed(cfg.seed)
+    model, cl = build_model(cfg).to(device).train(), cfg.use_channels_last(device)
+    if cl: model = model.to(memory_format=torch.channels_last)
+    _, opt, _, scaler = optimisers(cfg, model, device)
+    dt = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(cfg.amp)
+    g, mf = torch.Generator().manual_seed(cfg.seed), torch.channels_last if cl else torch.contiguous_format
+    batches = [[torch.randn(cfg.batch_size, 3, cfg.img_size, cfg.img_size, generator=g).to(device).contiguous(memory_format=mf)
+                for _ in range(3)] for _ in range(warmup + steps)]      # on the device before the check
+    win, bank = _Window(EpochMeans()), getattr(model, 'bank', None)
+    def step(b):
+        return train_step(model, opt, b, scaler=scaler if scaler.is_enabled() else None,
+                          autocast=torch.autocast(device.type, dtype=dt) if dt else None, check=win)
+    for b in batches[:warmup]: step(b)
+    syncs, filled = [], []
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.set_sync_debug_mode('error')
+        try:
+            for b in batches[warmup:]: filled.append(bank.filled if bank is not None else None); step(b)
+        except RuntimeError as e:
+            if 'synchroniz' not in str(e): raise
+            syncs.append(_sync_site(e))
+        finally: torch.cuda.set_sync_debug_mode(0)
+    else:
+        for b in batches[warmup:]:
+            filled.append(bank.filled if bank is not None else None)
+            with host_syncs() as found: step(b)
+            syncs += found
+    return dict(syncs=syncs, filled=filled if bank is not None else None, terms=win.read()['terms'])
 
 # %% ../nbs/07_trainer.ipynb
 def fit(run):
@@ -459,7 +588,7 @@ def _summary(run, stopped):
     "The summary of a run (`final_metrics.json` when it ran to the end)."
     means, ev = run.means.means(), run.evaluator
     s = {'run': str(run.out), 'stopped_early': stopped, 'global_step': run.pos.global_step,
-         'time_s': time.time() - run.t_start, 'best': ev.best, 'last': ev.last,
+         'time_s': time.time() - run.t_start, 'evaluation': run.eval_note, 'best': ev.best, 'last': ev.last,
          'train_last_epoch': means, 'method': method_line(means, run.cfg), 'config': asdict(run.cfg)}
     if ev.val is not None: s['val_psnr'] = ev.val_summary()
     if run.main and not stopped: (run.out/'final_metrics.json').write_text(json.dumps(s, indent=1))
