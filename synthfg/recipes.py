@@ -150,6 +150,7 @@ class PaperTable:
     @property
     def datasets(self) -> list: return list(dict.fromkeys(RECIPES[r].dataset for r in self.recipes))
 
+# %% ../nbs/14_recipes.ipynb
 def _table1():
     ms = ('top1_100', 'top1_50', 'top1_20', 'rank1', 'rank5', 'map')
     rows = tuple(((DATASET_LABELS[ds], _ROW_LABELS[1][k]), tuple(Cell(recipe_for(ds, k).name, m, v) for m, v in zip(ms, vals)))
@@ -271,6 +272,7 @@ def write_recipes(folder='recipes') -> list:
     for n in RECIPES: (folder/f'{n}.yaml').write_text(recipe_yaml(n))
     return [folder/f'{n}.yaml' for n in RECIPES]
 
+# %% ../nbs/14_recipes.ipynb
 def check_recipes(folder='recipes') -> list:
     "The differences between the recipe files in `folder` and what the library generates (empty: they agree)."
     folder = Path(folder)
@@ -308,6 +310,7 @@ def data_found(dataset, root) -> bool:
     "Whether folder `root` holds `dataset` in its official layout (its first file; the loader checks the rest when a run starts)."
     return root is not None and any((Path(root)/m).exists() for m in DATA_MARKERS[dataset])
 
+# %% ../nbs/14_recipes.ipynb
 def data_markdown() -> str:
     "Markdown: each paper dataset's layout under its root, the paper's split sizes and its approximate download."
     out = []
@@ -368,6 +371,7 @@ def step_profile(cfg: Config, batch_size=None) -> dict:
     _PROFILES[key] = dict(step_flops=flops, peak_bytes=lb.peak, enc_flops=F, dec_flops=G, batch_size=c.batch_size)
     return _PROFILES[key]
 
+# %% ../nbs/14_recipes.ipynb
 def eval_profile(cfg: Config, batch_size=256) -> int:
     "Peak tensor bytes of the evaluation's frozen forward (`synthfg_eval`: features, the faithful protocol), batch `batch_size`, on 'meta'."
     with warnings.catch_warnings(), torch.device('meta'):
@@ -385,6 +389,7 @@ def h100_tflops(amp='none') -> float:
     p = perf.peak_tflops('NVIDIA H100 80GB HBM3')
     return ASSUMED_MFU * (p if amp in ('bf16', 'fp16') else p / 2)
 
+# %% ../nbs/14_recipes.ipynb
 def _results_dir(): return Path(perf.__file__).resolve().parents[1]/'benchmarks'/'results'   # a repository checkout's results
 
 def loader_rate(results=None):
@@ -393,6 +398,7 @@ def loader_rate(results=None):
     try: return float(json.loads(p.read_text())['summary']['pil_img_s_per_core']), p
     except (OSError, KeyError, TypeError, ValueError): return None, None
 
+# %% ../nbs/14_recipes.ipynb
 def measured_step(cfg: Config, results=None):
     "`(seconds per step, file)` of `cfg`'s training step measured on an H100 by the benchmarks (same arch, img_size, batch, amp); None if none."
     d = Path(results or _results_dir())
@@ -466,6 +472,7 @@ def cost_notes(costs=None) -> list:
             "peak memory: the tensors of a training step counted on the meta device (CUDA context and allocator slack come on top)",
             "data: approximate sizes of the official archives"]
 
+# %% ../nbs/14_recipes.ipynb
 def cost_markdown(names=None, nproc=1) -> str:
     "Markdown table of each recipe's estimated cost for one seed on one H100 (`run_cost`), each table's total, and the notes."
     names = list(names or RECIPES)
@@ -489,6 +496,7 @@ def metrics_file(folder, protocol='faithful') -> Path:
     "Where `synthfg_eval --protocol protocol` writes the metrics of the run in `folder`."
     return Path(folder)/f'metrics_{protocol}.json'
 
+# %% ../nbs/14_recipes.ipynb
 def run_state(folder, recipe: Recipe, protocol='faithful') -> str:
     "What the grid run in `folder` still needs: 'done', 'trained' (evaluate), 'partial' (resume), 'stale' (start again), 'new'."
     f = Path(folder)
@@ -552,6 +560,7 @@ class GridRun:
     train_cmd: list | None    # synthfg_train argv (None: nothing to train)
     eval_cmd: list | None     # synthfg_eval argv (None: evaluated already)
 
+# %% ../nbs/14_recipes.ipynb
 def _split(s):
     return [x.strip() for x in (s or '').split(',') if x.strip()]
 
@@ -575,6 +584,7 @@ def _select(table, recipes, datasets) -> tuple:
              if (not rs or n in rs) and (not dss or RECIPES[n].dataset in dss)]
     return tables, names
 
+# %% ../nbs/14_recipes.ipynb
 def _seeds(s) -> list:
     try: seeds = list(dict.fromkeys(int(x) for x in _split(str(s))))
     except ValueError: seeds = None
@@ -594,6 +604,7 @@ def _data_roots(items) -> dict:
         roots[key] = p.resolve()
     return roots
 
+# %% ../nbs/14_recipes.ipynb
 def grid_plan(table=None, recipes=None, datasets=None, seeds='0', runs='runs/grid', data_root=None, sets=(), eval_sets=(),
               protocol='faithful', nproc=1) -> dict:
     "Everything a grid will do, checked: its tables, recipes, runs (`GridRun`, with state and commands) and each recipe's cost."
@@ -635,6 +646,7 @@ def command_text(cmd, nproc=1) -> str:
         return f"torchrun --standalone --nproc_per_node {nproc} $(which synthfg_train) {shlex.join(cmd[1:])}"
     return shlex.join(cmd)
 
+# %% ../nbs/14_recipes.ipynb
 def _left_h(run, cost) -> float:
     "GPU-hours still to spend on `run` (an upper bound for a partial run)."
     if run.state == 'done': return 0.0
@@ -681,6 +693,7 @@ def _argv(cmd, nproc=1) -> list:
     mod, fn = _ENTRY[prog]
     return [sys.executable, '-c', f"from {mod} import {fn}; {fn}()", *rest]
 
+# %% ../nbs/14_recipes.ipynb
 def _call(cmd, log, nproc=1) -> int:
     "Run `cmd`, printing its output and appending it to `log`; its exit status."
     Path(log).parent.mkdir(parents=True, exist_ok=True)
@@ -717,15 +730,12 @@ def grid_results(runs_dir, names, seeds, protocol='faithful') -> dict:
     out = {}
     for n in names:
         for s in seeds:
-            p = metrics_file(Path(runs_dir)/n/f'seed{s}', protocol)
-            try: out.setdefault(n, {})[s] = json.loads(p.read_text())
-            except (OSError, ValueError): pass
+            try: m = json.loads(metrics_file(Path(runs_dir)/n/f'seed{s}', protocol).read_text())
+            except (OSError, ValueError): continue
+            out.setdefault(n, {})[s] = m
     return out
 
-def _values(results, cell, seeds) -> list:
-    ms = results.get(cell.recipe, {})
-    return [v for s in seeds if s in ms and (v := metric_value(ms[s], cell.metric)) is not None]
-
+# %% ../nbs/14_recipes.ipynb
 def _kept(table, names):
     "Indices of the columns and the rows of `table` with a cell of a recipe in `names`."
     cols = [j for j in range(len(table.columns)) if any(cells[j].recipe in names for _, cells in table.rows)]
@@ -746,6 +756,7 @@ def table_record(table: PaperTable, results, seeds, names=None, protocol='faithf
                 columns=[table.columns[j] for j in cols],
                 rows=[dict(labels=list(table.rows[i][0]), cells=[cell(table.rows[i][1][j]) for j in cols]) for i in rows])
 
+# %% ../nbs/14_recipes.ipynb
 def _cell_text(c, n_seeds) -> str:
     if c is None: return '·'
     if not c['n']: return f"- ({c['paper']:.2f})"
@@ -791,6 +802,7 @@ def grid_parser() -> argparse.ArgumentParser:
     p.error = lambda msg: _grid_exit(f"error: {msg} (synthfg_grid --help lists the options)", 2)
     return p
 
+# %% ../nbs/14_recipes.ipynb
 def _grid_exit(msg, code):
     print(f"synthfg_grid: {' '.join(str(msg).split())}", file=sys.stderr); sys.exit(code)
 
@@ -811,6 +823,7 @@ def _check_data(plan):
                             f"official layout (synthfg.data.{'ISIC' if ds == 'isic2017' else ds.upper()}_LAYOUT, docs: Reproduce the paper), "
                             f"or pass --data-root {ds}=DIR")
 
+# %% ../nbs/14_recipes.ipynb
 def synthfg_grid(argv=None):
     "Console script `synthfg_grid`: run (or `--dry-run`) a paper table's recipes over seeds, then print it beside the paper's numbers."
     p = grid_parser()
