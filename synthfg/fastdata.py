@@ -303,9 +303,10 @@ def batch(self:DeviceViews, idx, generator=None):
         raise ValueError(f"DeviceViews.batch: idx must be a non-empty 1-d list of indices, got shape {tuple(idx.shape)}")
     if idx.device.type == 'cpu' and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
         raise IndexError(f"DeviceViews.batch: an index is outside 0..{len(self) - 1}: {idx.tolist()[:8]}")
-    idx = idx.to(self.device)
+    to_dev = lambda t: t.pin_memory().to(self.device, non_blocking=True) if self.device.type == 'cuda' and t.device.type == 'cpu' else t.to(self.device)
+    idx = to_dev(idx)                    # CUDA: pinned + non_blocking, so the copy does not stall the host
     gdev = generator.device if generator is not None else torch.device('cpu')
-    u = torch.rand(2, len(idx), N_UNIFORMS, generator=generator, device=gdev).to(self.device)
+    u = to_dev(torch.rand(2, len(idx), N_UNIFORMS, generator=generator, device=gdev))
     c = self.chunk or len(idx)
     if not self.sparse or c >= len(idx): x, x1, x2 = self.views(idx, u)
     else:                                # CPU: a few images at a time, written into the batch tensors
