@@ -14,12 +14,16 @@ def _dist_on() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 @torch.no_grad()
-def concat_all_gather(x: torch.Tensor) -> torch.Tensor:
+def concat_all_gather(x: torch.Tensor, same_size: bool = False) -> torch.Tensor:
     "All-gather `x` along dim 0 from every rank, concatenated in rank order; identity (detached) when not distributed."
     x = x.detach()
     if not _dist_on(): return x
     ws = dist.get_world_size()
     x = x.contiguous()
+    if same_size:            # every rank holds as many rows (a training step's batch): no size exchange, no host sync
+        out = [torch.empty_like(x) for _ in range(ws)]
+        dist.all_gather(out, x)
+        return torch.cat(out)
     size = torch.tensor([x.shape[0]], device=x.device, dtype=torch.long)
     sizes = [torch.zeros_like(size) for _ in range(ws)]
     dist.all_gather(sizes, size)
@@ -73,11 +77,11 @@ def ready(self: MemoryBank) -> bool:
 # %% ../nbs/01_memory_bank.ipynb
 @patch
 @torch.no_grad()
-def enqueue(self: MemoryBank, v: torch.Tensor):
-    "Store the batch `v` (B,n) (gathered from all ranks, detached) in place of the oldest rows."
+def enqueue(self: MemoryBank, v: torch.Tensor, same_size: bool = False):
+    "Store the batch `v` (B,n) (gathered from all ranks, detached; `same_size`: as many rows on every rank) in place of the oldest rows."
     if v.ndim != 2 or v.shape[1] != self.n:
         raise ValueError(f"MemoryBank.enqueue: expected v of shape (B, n={self.n}), got {tuple(v.shape)}")
-    if self.gather: v = concat_all_gather(v)
+    if self.gather: v = concat_all_gather(v, same_size)
     v = v.detach().to(self.M)
     B, n = v.shape[0], self.filled
     m = min(B, self.D)                          # only the last D vectors of a huge batch survive

@@ -303,7 +303,7 @@ def _perm(self: MoCoV2, n, device):
 def _batch_shuffle(self: MoCoV2, x):
     "Shuffle the key batch: across ranks under DDP (MoCo's shuffle-BN), within the batch if n_bn_splits > 1, else not."
     if dist_on():
-        xg = concat_all_gather(x)
+        xg = concat_all_gather(x, same_size=True)   # equal batches per rank (as `perm.view(world, -1)` needs)
         world, rank = dist.get_world_size(), dist.get_rank()
         perm = self._perm(len(xg), x.device)
         dist.broadcast(perm, src=0)                      # every rank uses rank 0's permutation
@@ -320,7 +320,7 @@ def _batch_unshuffle(self: MoCoV2, k, idx_unshuffle):
     "Undo `_batch_shuffle` on the keys (gather all ranks' keys, take this rank's rows of the inverse permutation)."
     if idx_unshuffle is None: return k
     if dist_on():
-        kg = concat_all_gather(k)
+        kg = concat_all_gather(k, same_size=True)
         return kg[idx_unshuffle.view(dist.get_world_size(), -1)[dist.get_rank()]]
     return k[idx_unshuffle]
 
@@ -338,7 +338,7 @@ def keys(self: MoCoV2, x2):
 @torch.no_grad()
 def enqueue(self: MoCoV2, k):
     "Replace the oldest keys of the queue with this step's keys (gathered over ranks), FIFO."
-    kg = concat_all_gather(k)
+    kg = concat_all_gather(k, same_size=True)   # equal batches per rank (`_check_queue`)
     world = dist.get_world_size() if dist_on() else 1
     self._check_queue(len(k), world)
     idx = (self.queue_ptr + torch.arange(len(kg), device=self.queue.device)) % self.K   # on the device: no host sync
@@ -637,7 +637,7 @@ def step_losses(self: SynthFG, x, x1, x2):
     x_hat, l_r = self.reconstruct(v, x)                                       # 3. x_hat = h(v), L_R (Eq. 2)
     pair = self.synth_pair(v, x_hat, extras) if self.nu > 0 else None         # 4.-7. eta, s, v_p, x_hat_p, L_Cp (Eq. 3-7)
     loss = total_loss(l_c, l_r, pair['l_cp'] if pair else None, self.alpha, self.nu)  # 8. L (Eq. 8) ...
-    self.bank.enqueue(v.detach())                                             #    ... and v into the memory bank M
+    self.bank.enqueue(v.detach(), same_size=True)                                             #    ... and v into the memory bank M
     if self.keep_intermediates: self.intermediates = _intermediates(v, x_hat, pair)
     l_cp = pair['l_cp'] if pair else torch.zeros((), device=x.device)
     return dict(loss=loss, l_c=l_c, l_r=l_r, l_cp=l_cp, **self.diagnostics(x, x_hat, pair))
