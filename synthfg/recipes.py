@@ -680,7 +680,7 @@ def plan_text(plan) -> str:
     return '\n'.join(L)
 
 # %% ../nbs/14_recipes.ipynb
-_ENTRY = {'synthfg_train': ('synthfg.cli', 'synthfg_train'), 'synthfg_eval': ('synthfg.evaluation', 'synthfg_eval')}
+_ENTRY = {'synthfg_train': 'train_main', 'synthfg_eval': 'eval_main'}     # synthfg.entry, what the console scripts call
 
 def _argv(cmd, nproc=1) -> list:
     "The argv that runs `cmd` (synthfg_train / synthfg_eval + options): the console script, `python -c` without one, torchrun for `nproc` > 1."
@@ -690,8 +690,7 @@ def _argv(cmd, nproc=1) -> list:
         if script is None: raise GridError(f"--nproc {nproc}: torchrun needs the {prog} script, which is not on PATH (pip install -e . installs it)")
         return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(nproc), script, *rest]
     if script is not None: return [script, *rest]
-    mod, fn = _ENTRY[prog]
-    return [sys.executable, '-c', f"from {mod} import {fn}; {fn}()", *rest]
+    return [sys.executable, '-c', f"from synthfg.entry import {_ENTRY[prog]}; {_ENTRY[prog]}()", *rest]
 
 # %% ../nbs/14_recipes.ipynb
 def _call(cmd, log, nproc=1) -> int:
