@@ -107,7 +107,7 @@ def main(argv=None):
         summ = dict(what='supervised ResNet-18 on the 28 non-triangle GTSRB classes (class-disjoint init)',
                     command=f'python experiments/pretrained/init.py --epochs {a.epochs} --seed {a.seed}',
                     settings=dict(arch='resnet18', img_size=a.img_size, batch_size=a.batch_size, lr=a.lr,
-                                  schedule='one-cycle SGD, nesterov, wd 5e-4', augmentation='random resized crop '
+                                  schedule='one-cycle SGD, nesterov, wd 5e-4', threads=a.threads, augmentation='random resized crop '
                                   '(0.5-1) + colour jitter 0.3, NO horizontal flip', epochs=a.epochs, seed=a.seed),
                     data_root=root.name, out=portable(out), source_classes=SOURCE, n_train=len(tr),
                     n_test=len(te), epochs=log, cpu_seconds=sum(r['seconds'] for r in log) * a.threads)
