@@ -11,8 +11,15 @@ Writes RUN/weights_e{N}.pth after every epoch N (a torchvision-format ResNet-18 
 experiments/pretrained/init/init_s{seed}.json (per epoch: train loss / accuracy, accuracy on the source classes of
 GTSRB's test split, seconds). Which epoch becomes the round's init is decided by the gate G1 (run.py --init-gate).
 """
-import argparse, json, os, sys, time
+import argparse, hashlib, json, os, sys, time
 from pathlib import Path
+
+# The init must be the same weights in every session, on whatever CPU the session gets: one epoch of this schedule
+# gave train losses 1.667 / 1.642 / 1.773 on two x86 machines and under the AVX2 cap (torch 2.14.1 and 2.15.0 alike),
+# and its linear top-1 on the target 77.1 / 70.8 %. So the init is trained single-threaded with oneDNN, ATen and MKL
+# held to their AVX2 code paths, which every x86-64 machine of this project has (set before torch is imported).
+PORTABLE = dict(ONEDNN_MAX_CPU_ISA='AVX2', ATEN_CPU_CAPABILITY='avx2', MKL_CBWR='AVX2')
+os.environ.update(PORTABLE)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'experiments' / 'pretrained'))
@@ -41,6 +48,13 @@ class Images(torch.utils.data.Dataset):
     def __getitem__(self, i): return self.tf(self.ims[i]), self.ys[i]
 
 
+def weights_sha256(sd):
+    "The identity of a state dict: sha256 over its tensors' names, shapes and bytes, in key order."
+    h = hashlib.sha256()
+    for k, v in sd.items(): h.update(k.encode()); h.update(str(tuple(v.shape)).encode()); h.update(v.cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
 def atomic_save(obj, path):
     tmp = Path(str(path) + '.tmp'); torch.save(obj, tmp); os.replace(tmp, path)
 
@@ -59,6 +73,7 @@ def main(argv=None):
     ap.add_argument('--epochs', type=int, default=4); ap.add_argument('--img-size', type=int, default=64)
     ap.add_argument('--batch-size', type=int, default=128); ap.add_argument('--lr', type=float, default=0.1)
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--summary-dir', default=None, help='where init_s{seed}.json goes [default: experiments/pretrained/init]')
     ap.add_argument('--stop-after', type=int, default=None, help='stop after this epoch (the schedule stays that of '
                     '--epochs; run again without it to go on). On a machine that lacks the weights, this trains the chosen '
                     'epoch again and compares it with the committed summary (written to init_s{seed}_rerun.json)')
@@ -67,7 +82,8 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     root = data_root(a.data_root, 'gtsrb35')
     out = Path(a.out or ROOT / f'runs/pretrained/init_s{a.seed}'); out.mkdir(parents=True, exist_ok=True)
-    summ_path = ROOT / f'experiments/pretrained/init/init_s{a.seed}.json'; summ_path.parent.mkdir(exist_ok=True)
+    summ_path = Path(a.summary_dir or ROOT / 'experiments/pretrained/init') / f'init_s{a.seed}.json'
+    summ_path.parent.mkdir(parents=True, exist_ok=True)
     committed = json.loads(summ_path.read_text())['epochs'] if summ_path.exists() else []
     if len(committed) > stop or (committed and stop < a.epochs):   # a rerun of a committed init: keep its summary
         summ_path = summ_path.with_name(f'init_s{a.seed}_rerun.json')
@@ -97,8 +113,9 @@ def main(argv=None):
             tot += loss.item() * len(y); hit += (out_.argmax(1) == y).sum().item(); n += len(y)
         row = dict(epoch=ep + 1, train_loss=tot / n, train_top1=100.0 * hit / n, source_test_top1=accuracy(model, test_dl),
                    seconds=time.time() - t0)
-        log.append(row); print(json.dumps(row), flush=True)
         enc = {k: v for k, v in model.state_dict().items() if not k.startswith('fc.')}
+        row['weights_sha256'] = weights_sha256(enc)
+        log.append(row); print(json.dumps(row), flush=True)
         atomic_save(enc, out / f'weights_e{ep + 1}.pth')
         atomic_save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), gen=g.get_state(),
                          rng=torch.get_rng_state(), log=log, epoch=ep + 1,
@@ -107,12 +124,12 @@ def main(argv=None):
         summ = dict(what='supervised ResNet-18 on the 28 non-triangle GTSRB classes (class-disjoint init)',
                     command=f'python experiments/pretrained/init.py --epochs {a.epochs} --seed {a.seed}',
                     settings=dict(arch='resnet18', img_size=a.img_size, batch_size=a.batch_size, lr=a.lr,
-                                  schedule='one-cycle SGD, nesterov, wd 5e-4', threads=a.threads, augmentation='random resized crop '
+                                  schedule='one-cycle SGD, nesterov, wd 5e-4', threads=a.threads, torch=torch.__version__, isa_cap=PORTABLE, augmentation='random resized crop '
                                   '(0.5-1) + colour jitter 0.3, NO horizontal flip', epochs=a.epochs, seed=a.seed),
                     data_root=root.name, out=portable(out), source_classes=SOURCE, n_train=len(tr),
                     n_test=len(te), epochs=log, cpu_seconds=sum(r['seconds'] for r in log) * a.threads)
         if summ_path.name.endswith('_rerun.json'):     # the same numbers as the committed run? (bit-identical weights)
-            summ['same_as_committed'] = {r['epoch']: {k: r[k] == c[k] for k in ('train_loss', 'train_top1', 'source_test_top1')}
+            summ['same_as_committed'] = {r['epoch']: {k: r.get(k) == c.get(k) for k in ('weights_sha256', 'train_loss', 'train_top1', 'source_test_top1')}
                                          for r, c in zip(log, committed)}
         summ_path.write_text(json.dumps(summ, indent=1) + '\n')
     print(f'done: {summ_path.relative_to(ROOT)}', flush=True)

@@ -27,6 +27,7 @@ from runqueue import collect, execute, folder_state, log
 SUMMARIES = HERE / 'summaries'
 INIT_EPOCHS, INIT_SEED = 4, 0
 G1_RANGE = (40.0, 85.0)       # gate G1: the initial encoder's linear top-1 on the target, 100 % labels
+COMMITTED_TORCH = '2.15.0'     # the torch the committed init was trained with (a retrain with 2.14.1 differs: see README.md)
 INIT_THREADS = 1              # the committed init was trained with 1 thread: only that count retrains it bit-identically
                               # (with 2 threads its epoch 1 reached 80.2 % instead of 77.1 %: init/*_rerun_threads2.json)
 G1_PICK_MAX = 80.0            # the init is the LAST epoch of init.py whose linear top-1 is in [40, 80] (room to improve)
@@ -106,6 +107,34 @@ def queue(runs, tree, groups, seeds, schedule=SCHEDULE):
     return out
 
 
+# ---- the init's identity: arms of different inits cannot be paired ----------------------------------------------
+def weights_hash(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def mark_init(ep, same, **info):
+    """Writes runs/pretrained/init_s0/verified.json: the sha256 of the chosen epoch's weights and whether they are the
+    committed init (gate G1's own run, or a retrained one whose metrics on the target equal the committed ones)."""
+    import torch
+    w = init_weights(ep)
+    (w.parent / 'verified.json').write_text(json.dumps(dict(weights=w.name, sha256=weights_hash(w), same_as_committed=same,
+                                                            torch=torch.__version__, **info), indent=1) + '\n')
+
+
+def check_init(ep):
+    "None when the weights on disk are the committed init, else the reason (one line) they must not be used for arms."
+    w = init_weights(ep); v = w.parent / 'verified.json'
+    if not v.exists(): return f'{portable(w)} has not been checked against the committed init: run --init first'
+    d = json.loads(v.read_text())
+    if d['sha256'] != weights_hash(w): return f'{portable(w)} changed since --init checked it: run --init again'
+    if not d['same_as_committed']:
+        return (f"{portable(w)}, retrained here with torch {d['torch']}, is not the committed init (its metrics on the "
+                f"target differ: init/gate_g1_rerun.json), so arms trained from it cannot be paired with the committed "
+                f"runs. Retrain it with torch {COMMITTED_TORCH} (README.md, 'Reproducing the init')")
+    return None
+
+
 # ---- gate G1: the init's epochs on the target -----------------------------------------------------------------
 def init_gate(tree, threads=1):
     import torch
@@ -124,6 +153,7 @@ def init_gate(tree, threads=1):
                     f'{G1_PICK_MAX}]; G1 passes if it is in [{G1_RANGE[0]}, {G1_RANGE[1]}]',
                epochs=rows, chosen_epoch=chosen, g1_pass=chosen is not None)
     (HERE / 'init' / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
+    if chosen: mark_init(chosen, True, by='gate G1 (this is the committed init)')
     return out
 
 
@@ -138,8 +168,9 @@ def init_rerun(tree, ep, threads=1):
     m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
     new = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
     old = json.loads((HERE / 'init' / 'gate_g1.json').read_text())['epochs'][str(ep)]
-    out = dict(epoch=ep, rerun=new, committed=old, same=new == old)
+    out = dict(epoch=ep, rerun=new, committed=old, same=new == old, torch=torch.__version__)
     (HERE / 'init' / 'gate_g1_rerun.json').write_text(json.dumps(out, indent=1) + '\n')
+    mark_init(ep, out['same'], by='init_rerun (init/gate_g1_rerun.json)')
     return out
 
 
@@ -202,6 +233,7 @@ def main(argv=None):
     if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
     if not init_weights(chosen_init()).exists():
         sys.exit(f'{portable(init_weights(chosen_init()))} is missing (weights are not committed): run --init to train it again')
+    if not a.dry_run and (why := check_init(chosen_init())): sys.exit(f'run.py: {why}')
     groups, seeds = a.groups.split(','), [int(s) for s in a.seeds.split(',')]
     bad = [g for g in groups if g not in GROUPS]
     if bad: sys.exit(f'--groups: unknown {bad}; choose from {GROUPS}')
