@@ -49,3 +49,11 @@ def target_tree(root, out):
             n += 1
         counts[split] = n
     return out, counts
+
+
+def weights_sha256(sd):
+    "The identity of a state dict: sha256 over its tensors' names, shapes and bytes, in key order."
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in sd.items(): h.update(k.encode()); h.update(str(tuple(v.shape)).encode()); h.update(v.cpu().numpy().tobytes())
+    return h.hexdigest()

@@ -2,16 +2,16 @@
 that are NOT warning triangles (class-disjoint from the round's target, the 15 triangle classes), at 64 px, with no
 horizontal flip. Seeded and resumable (one checkpoint per epoch); the weights are not committed, the summary is.
 
-    python experiments/pretrained/init.py                      # 4 epochs, seed 0 -> runs/pretrained/init_s0/
+    python experiments/pretrained/init.py                      # 4 epochs, seed 0 -> runs/pretrained/init2_s0/
     python experiments/pretrained/init.py --epochs 4 --seed 0  # the same, explicitly; run again to resume
     python experiments/pretrained/init.py --stop-after 1       # only the first epoch of the same 4-epoch schedule
 
 Writes RUN/weights_e{N}.pth after every epoch N (a torchvision-format ResNet-18 state dict without `fc`, what
 `synthfg_train --weights PATH` loads), RUN/checkpoint.pt (to resume) and the summary
-experiments/pretrained/init/init_s{seed}.json (per epoch: train loss / accuracy, accuracy on the source classes of
-GTSRB's test split, seconds). Which epoch becomes the round's init is decided by the gate G1 (run.py --init-gate).
+experiments/pretrained/init2/init_s{seed}.json (per epoch: train loss / accuracy, accuracy on the source classes of
+GTSRB's test split, seconds, the weights' sha256). `init2` is run.py's INIT, the round's current init. Which epoch becomes the round's init is decided by the gate G1 (run.py --init-gate).
 """
-import argparse, hashlib, json, os, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 
 # The init must be the same weights in every session, on whatever CPU the session gets: one epoch of this schedule
@@ -23,7 +23,7 @@ os.environ.update(PORTABLE)
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'experiments' / 'pretrained'))
-from common import SOURCE, TARGET, data_root, portable, source_split
+from common import SOURCE, TARGET, data_root, portable, source_split, weights_sha256
 
 import torch, torch.nn as nn, torch.nn.functional as F
 import torchvision, torchvision.transforms.v2 as T
@@ -48,13 +48,6 @@ class Images(torch.utils.data.Dataset):
     def __getitem__(self, i): return self.tf(self.ims[i]), self.ys[i]
 
 
-def weights_sha256(sd):
-    "The identity of a state dict: sha256 over its tensors' names, shapes and bytes, in key order."
-    h = hashlib.sha256()
-    for k, v in sd.items(): h.update(k.encode()); h.update(str(tuple(v.shape)).encode()); h.update(v.cpu().numpy().tobytes())
-    return h.hexdigest()
-
-
 def atomic_save(obj, path):
     tmp = Path(str(path) + '.tmp'); torch.save(obj, tmp); os.replace(tmp, path)
 
@@ -69,11 +62,11 @@ def accuracy(model, dl):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--data-root', default=None, help='GTSRB root (torchvision layout) [default: ../shared/data/gtsrb35]')
-    ap.add_argument('--out', default=None, help='run folder [default: runs/pretrained/init_s{seed}]')
+    ap.add_argument('--out', default=None, help='run folder [default: runs/pretrained/init2_s{seed}]')
     ap.add_argument('--epochs', type=int, default=4); ap.add_argument('--img-size', type=int, default=64)
     ap.add_argument('--batch-size', type=int, default=128); ap.add_argument('--lr', type=float, default=0.1)
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--summary-dir', default=None, help='where init_s{seed}.json goes [default: experiments/pretrained/init]')
+    ap.add_argument('--summary-dir', default=None, help='where init_s{seed}.json goes [default: experiments/pretrained/init2]')
     ap.add_argument('--stop-after', type=int, default=None, help='stop after this epoch (the schedule stays that of '
                     '--epochs; run again without it to go on). On a machine that lacks the weights, this trains the chosen '
                     'epoch again and compares it with the committed summary (written to init_s{seed}_rerun.json)')
@@ -81,8 +74,8 @@ def main(argv=None):
     stop = min(a.stop_after or a.epochs, a.epochs)
     torch.set_num_threads(a.threads)
     root = data_root(a.data_root, 'gtsrb35')
-    out = Path(a.out or ROOT / f'runs/pretrained/init_s{a.seed}'); out.mkdir(parents=True, exist_ok=True)
-    summ_path = Path(a.summary_dir or ROOT / 'experiments/pretrained/init') / f'init_s{a.seed}.json'
+    out = Path(a.out or ROOT / f'runs/pretrained/init2_s{a.seed}'); out.mkdir(parents=True, exist_ok=True)
+    summ_path = Path(a.summary_dir or ROOT / 'experiments/pretrained/init2') / f'init_s{a.seed}.json'
     summ_path.parent.mkdir(parents=True, exist_ok=True)
     committed = json.loads(summ_path.read_text())['epochs'] if summ_path.exists() else []
     if len(committed) > stop or (committed and stop < a.epochs):   # a rerun of a committed init: keep its summary

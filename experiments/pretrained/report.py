@@ -2,9 +2,11 @@
 
     python experiments/pretrained/report.py            # Markdown to stdout (the results page shows the same)
 
-Reads experiments/pretrained/init/gate_g1.json, summaries/stage1_s<seed>/ (the initial encoder's row, gate G3) and
-summaries/<schedule>/<arm>_s<seed>/ (metrics_fast.json, final_metrics.json, config.yaml). The tables are those of
-the current schedule (run.py's SCHEDULE); gate G2 is reported for every schedule that has MoCo v2 runs.
+Reads, for an init INIT (run.py's INIT, the one every arm shares): INIT/gate_g1.json, summaries/INIT/stage1_s<seed>/
+(the initial encoder's row, gate G3) and summaries/INIT/<schedule>/<arm>_s<seed>/ (metrics_fast.json,
+final_metrics.json, config.yaml). The tables are those of the current schedule (run.py's SCHEDULE) on the current
+init; gate G2 is reported for every schedule that has MoCo v2 runs, and the earlier inits' gates as records (arms of
+different inits are never paired).
 """
 import json, math, statistics as st
 from pathlib import Path
@@ -12,7 +14,6 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
-SUMMARIES = HERE / 'summaries'
 COLS = {'linear 100%': ('linear_top1', '1.0'), 'linear 20%': ('linear_top1', '0.2'), 'kNN': ('knn_top1',),
         'rank-1': ('retrieval_rank1',), 'mAP': ('retrieval_map',)}
 LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2', 'ours': 'MoCo v2 + ours',
@@ -30,18 +31,23 @@ def metric(m, path):
 
 
 def schedules():
-    "The schedules in run.py's order and the current one."
+    "The schedules in run.py's order, the current one, and the current init."
     import importlib.util
     spec = importlib.util.spec_from_file_location('pretrained_run', HERE / 'run.py')
     run = importlib.util.module_from_spec(spec); spec.loader.exec_module(run)
-    return list(run.SCHEDULES), run.SCHEDULE
+    return list(run.SCHEDULES), run.SCHEDULE, run.INIT
 
 
-def load(schedule):
-    """{arm: {seed: {'m': metrics_fast, 'f': final_metrics, 'cfg': config}}} of `schedule`'s arms, and the stage 1s
-    (the initial encoder, shared by every schedule) under 'stage1'."""
-    runs = {}
-    for d in sorted([*SUMMARIES.glob('stage1*'), *(SUMMARIES / schedule).glob('*')]):
+def inits():
+    "The inits with committed files, oldest first (init1, init2, ...)."
+    return sorted(p.name for p in HERE.glob('init[0-9]*') if p.is_dir())
+
+
+def load(schedule, init):
+    """{arm: {seed: {'m': metrics_fast, 'f': final_metrics, 'cfg': config}}} of `schedule`'s arms on `init`, and the
+    stage 1s (the initial encoder, shared by every schedule) under 'stage1'."""
+    runs, summ = {}, HERE / 'summaries' / init
+    for d in sorted([*summ.glob('stage1*'), *(summ / schedule).glob('*')]):
         if not (d / 'metrics_fast.json').exists(): continue
         arm, seed = d.name.rsplit('_s', 1)
         r = dict(m=json.loads((d / 'metrics_fast.json').read_text()),
@@ -124,9 +130,9 @@ def schedule_text(cfg):
     return f"{cfg.get('epochs')} epochs, lr {cfg.get('lr')} per 256, m {cfg.get('m'):.4f}" if cfg else '?'
 
 
-def gates(runs, schedule, earlier=()):
-    g, out = {}, []
-    p1 = HERE / 'init' / 'gate_g1.json'
+def gates(runs, schedule, init, earlier=()):
+    g, out, summ = {}, [], HERE / 'summaries' / init
+    p1 = HERE / init / 'gate_g1.json'
     if p1.exists():
         g1 = json.loads(p1.read_text()); ep = g1['chosen_epoch']
         vals = ', '.join(f"epoch {e}: {r['linear_top1']['1.0']:.1f}" for e, r in g1['epochs'].items())
@@ -134,9 +140,9 @@ def gates(runs, schedule, earlier=()):
         out.append(f"- **G1** (initial encoder's linear top-1 in [40, 85] %): {'pass' if g1['g1_pass'] else 'FAIL'} — "
                    f"init epochs {vals}; chosen epoch {ep} ({g1['rule']}).")
     for name in earlier:      # the schedules before the current one: their G2, as a record
-        ok, line = gate_g2(load(name))
+        ok, line = gate_g2(load(name, init))
         if ok is not None:
-            c = next(iter(load(name)['mocov2'].values()))['cfg']
+            c = next(iter(load(name, init)['mocov2'].values()))['cfg']
             out.append(f"- **G2, schedule `{name}`** ({schedule_text(c)}; replaced): {line}")
     ok, line = gate_g2(runs)
     if ok is not None:
@@ -144,12 +150,12 @@ def gates(runs, schedule, earlier=()):
         c = next(iter(runs['mocov2'].values()))['cfg']
         out.append(f"- **G2, schedule `{schedule}`** ({schedule_text(c)}; MoCo v2 learns without destroying the init: "
                    f"L_C < 0.8 × chance, linear top-1 at most 1 point below the initial encoder): {line}")
-    g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_s*/gate_g3.json'))}
-    old = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(SUMMARIES.glob('stage1_e5_s*/gate_g3.json'))}
+    g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(summ.glob('stage1_s*/gate_g3.json'))}
+    old = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(summ.glob('stage1_e5_s*/gate_g3.json'))}
     if old:
         out.append("- **G3 with 5 decoder epochs** (the first stage 1, before any arm ran): FAIL — " + ', '.join(
             f"s{k}: {x['probe_on_f_x_hat']:.1f} % on f(x̂) of {x['probe_on_f_x']:.1f} % ({100 * x['kept']:.0f} % kept)"
-            for k, x in old.items()) + ". The regime was fixed as the gate says, with 15 decoder epochs (`summaries/stage1_e5_s*`).")
+            for k, x in old.items()) + ". The regime was fixed as the gate says, with 15 decoder epochs (`summaries/{init}/stage1_e5_s*`).")
     if g3s:
         g['G3'] = all(x['g3_pass'] for x in g3s.values())
         out.append(f"- **G3** (the decoder draws: a probe trained on f(x) keeps ≥ 50 % of its accuracy on f(x̂)): "
@@ -198,21 +204,49 @@ def cpu_hours(runs, stage1=True):
                for arm, rs in runs.items() if stage1 or arm != 'stage1' for r in rs.values()) / 3600
 
 
-def main(schedule=None):
-    names, current = schedules()
-    schedule = schedule or current
-    runs = load(schedule)
-    g, gt = gates(runs, schedule, [n for n in names[:names.index(schedule)]])
-    init = HERE / 'init' / 'init_s0.json'
-    ih = json.loads(init.read_text())['cpu_seconds'] / 3600 if init.exists() else 0
-    every = [load(n) for n in names]
-    cpu = cpu_hours(every[0]) + sum(cpu_hours(r, stage1=False) for r in every[1:])
-    n = sum(map(len, every[0].values())) + sum(len(v) for r in every[1:] for a, v in r.items() if a != 'stage1')
-    parts = ['### Gates (decided before the runs)', gt or '(none measured yet)',
-             f'### Results of schedule `{schedule}` (test split, 1,845 images)',
-             results_table(runs), '### Paired differences', diff_table(runs), '### Power', power_text(runs),
-             '### Reading', verdict(runs, g),
-             f'*{cpu + ih:.1f} CPU-hours so far (init {ih:.1f}, {n} runs of every schedule: training + evaluation).*']
+def init_text(init):
+    "The init's line: its G1 epoch, how it is made, the sha256 that identifies its weights."
+    d = HERE / init
+    if not (d / 'init_s0.json').exists(): return f'`{init}`: not trained yet.'
+    summ = json.loads((d / 'init_s0.json').read_text()); g1 = d / 'gate_g1.json'
+    ep = json.loads(g1.read_text())['chosen_epoch'] if g1.exists() else None
+    row = summ['epochs'][ep - 1] if ep and len(summ['epochs']) >= ep else {}
+    cap = summ['settings'].get('isa_cap')
+    return (f"`{init}`: epoch {ep} of `init.py` ({summ['settings'].get('threads', 1)} thread"
+            + (f", ISA cap {', '.join(f'{k}={v}' for k, v in cap.items())}" if cap else ', no ISA cap')
+            + (f"; weights sha256 {row['weights_sha256'][:16]}…" if row.get('weights_sha256') else '; weights hash not recorded')
+            + ').')
+
+
+def records(init, names):
+    "An earlier init's gates, schedule by schedule: a record (its arms are never paired with another init's)."
+    parts = [f'#### Records of `{init}`', init_text(init)]
+    for n in names:
+        r = load(n, init)
+        if 'mocov2' not in r: continue
+        ok, line = gate_g2(r)
+        c = next(iter(r['mocov2'].values()))['cfg']
+        parts.append(f"- G2, schedule `{n}` ({schedule_text(c)}): {line}")
+    return '\n\n'.join(parts)
+
+
+def main(schedule=None, init=None):
+    names, current, current_init = schedules()
+    schedule, init = schedule or current, init or current_init
+    runs = load(schedule, init)
+    g, gt = gates(runs, schedule, init, [n for n in names[:names.index(schedule)]])
+    ih = sum(json.loads((HERE / i / 'init_s0.json').read_text())['cpu_seconds'] / 3600
+             for i in inits() if (HERE / i / 'init_s0.json').exists())
+    every = [load(n, i) for i in inits() for n in names]
+    cpu = sum(cpu_hours(r, stage1=k % len(names) == 0) for k, r in enumerate(every))
+    n = sum(len(v) for k, r in enumerate(every) for a, v in r.items() if a != 'stage1' or k % len(names) == 0)
+    parts = [f'### Init', init_text(init),
+             '### Gates (decided before the runs)', gt or '(none measured yet)',
+             f'### Results of schedule `{schedule}` on `{init}` (test split, 1,845 images)',
+             results_table(runs) if runs else '(no run yet)', '### Paired differences', diff_table(runs),
+             '### Power', power_text(runs), '### Reading', verdict(runs, g),
+             *[records(i, names) for i in inits() if i != init],
+             f'*{cpu + ih:.1f} CPU-hours so far (inits {ih:.1f}, {n} runs of every init and schedule: training + evaluation).*']
     return '\n\n'.join(parts)
 
 

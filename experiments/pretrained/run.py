@@ -9,8 +9,9 @@ warning-triangle classes), arms that share the init and the stage-1 decoder, gat
     python experiments/pretrained/run.py --report              # the tables, gates and verdict from the committed summaries
 
 Everything is resumable: a finished run is skipped, an interrupted one resumed from its checkpoint; each finished
-run's summaries are copied at once to experiments/pretrained/summaries/ (portable paths): the stage 1s (shared by
-every schedule) to summaries/stage1_s<seed>/, the arms to summaries/<schedule>/<arm>_s<seed>/. Run folders:
+run's summaries are copied at once to experiments/pretrained/summaries/INIT/ (portable paths; INIT is the init every
+arm shares, `init2`): the stage 1s (shared by every schedule) to stage1_s<seed>/, the arms to <schedule>/<arm>_s<seed>/.
+An arm starts only if the init's weights on disk have the committed sha256. Run folders:
 runs/pretrained/ (git-ignored; weights and checkpoints are never committed). The protocol, the gates and the
 pre-registered reading are in README.md beside this script.
 """
@@ -21,15 +22,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(HERE.parent)]
-from common import TARGET, data_root, portable, target_tree
+from common import TARGET, data_root, portable, target_tree, weights_sha256
 from runqueue import collect, execute, folder_state, log
 
-SUMMARIES = HERE / 'summaries'
+# The init every arm and seed of the round shares. init1 (the first) cannot be retrained on every machine (its numbers
+# depend on the CPU: init1/init_reproducibility.json), and its weights were lost with its machine; its runs stay as
+# records in summaries/init1/. init2 is trained under init.py's AVX2 cap and identified by its weights' sha256.
+INIT = 'init2'
+INIT_DIR = HERE / INIT                  # init_s0.json (per epoch: metrics, weights_sha256), gate_g1.json
+SUMMARIES = HERE / 'summaries' / INIT   # stage1_s<seed>/ and <schedule>/<arm>_s<seed>/
 INIT_EPOCHS, INIT_SEED = 4, 0
 G1_RANGE = (40.0, 85.0)       # gate G1: the initial encoder's linear top-1 on the target, 100 % labels
-COMMITTED_TORCH = '2.15.0'     # the torch the committed init was trained with (a retrain with 2.14.1 differs: see README.md)
-INIT_THREADS = 1              # the committed init was trained with 1 thread: only that count retrains it bit-identically
-                              # (with 2 threads its epoch 1 reached 80.2 % instead of 77.1 %: init/*_rerun_threads2.json)
+INIT_THREADS = 1              # init.py trains with 1 thread: the thread count changes the weights too
 G1_PICK_MAX = 80.0            # the init is the LAST epoch of init.py whose linear top-1 is in [40, 80] (room to improve)
 
 # ---- the protocol (README.md): every arm shares these ------------------------------------------------------------
@@ -46,7 +50,7 @@ SCHEDULES = {
                                             # closer to the paper's 100 epochs, to see whether the early drop recovers
 }
 SCHEDULE = 'e20'                            # the current one: its G2 decides whether ours' seeds count
-STAGE1 = dict(epochs=0, synth=True)   # decoder_epochs 15: 5 failed gate G3 (summaries/stage1_e5_s*, README.md)
+STAGE1 = dict(epochs=0, synth=True)   # decoder_epochs 15: 5 failed gate G3 (summaries/init1/stage1_e5_s*, README.md)
 ARMS = {   # name: (overrides, group)
     'mocov2':        (dict(synth=False), 'core'),
     'ours':          (dict(synth=True), 'core'),
@@ -60,12 +64,12 @@ GROUPS = ('core', 'controls')
 
 def init_weights(epoch):
     "A weights file of the init, relative to the repository root (run.py works from there; the configs store it so)."
-    return Path(f'runs/pretrained/init_s{INIT_SEED}/weights_e{epoch}.pth')
+    return Path(f'runs/pretrained/{INIT}_s{INIT_SEED}/weights_e{epoch}.pth')
 
 
 def chosen_init():
-    "The epoch gate G1 chose (experiments/pretrained/init/gate_g1.json), or None before --init."
-    p = HERE / 'init' / 'gate_g1.json'
+    "The epoch gate G1 chose (INIT_DIR/gate_g1.json), or None before --init."
+    p = INIT_DIR / 'gate_g1.json'
     return json.loads(p.read_text())['chosen_epoch'] if p.exists() else None
 
 
@@ -108,30 +112,17 @@ def queue(runs, tree, groups, seeds, schedule=SCHEDULE):
 
 
 # ---- the init's identity: arms of different inits cannot be paired ----------------------------------------------
-def weights_hash(path):
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def mark_init(ep, same, **info):
-    """Writes runs/pretrained/init_s0/verified.json: the sha256 of the chosen epoch's weights and whether they are the
-    committed init (gate G1's own run, or a retrained one whose metrics on the target equal the committed ones)."""
+def check_init(ep):
+    "None when the weights on disk are the committed init (the sha256 in INIT_DIR/init_s0.json), else why not (one line)."
     import torch
     w = init_weights(ep)
-    (w.parent / 'verified.json').write_text(json.dumps(dict(weights=w.name, sha256=weights_hash(w), same_as_committed=same,
-                                                            torch=torch.__version__, **info), indent=1) + '\n')
-
-
-def check_init(ep):
-    "None when the weights on disk are the committed init, else the reason (one line) they must not be used for arms."
-    w = init_weights(ep); v = w.parent / 'verified.json'
-    if not v.exists(): return f'{portable(w)} has not been checked against the committed init: run --init first'
-    d = json.loads(v.read_text())
-    if d['sha256'] != weights_hash(w): return f'{portable(w)} changed since --init checked it: run --init again'
-    if not d['same_as_committed']:
-        return (f"{portable(w)}, retrained here with torch {d['torch']}, is not the committed init (its metrics on the "
-                f"target differ: init/gate_g1_rerun.json), so arms trained from it cannot be paired with the committed "
-                f"runs. Retrain it with torch {COMMITTED_TORCH} (README.md, 'Reproducing the init')")
+    if not w.exists(): return f'{portable(w)} is missing (weights are not committed): run --init to train it again'
+    want = json.loads((INIT_DIR / f'init_s{INIT_SEED}.json').read_text())['epochs'][ep - 1].get('weights_sha256')
+    got = weights_sha256(torch.load(w, map_location='cpu'))
+    if got != want:
+        return (f'{portable(w)} is not the committed {INIT} (weights sha256 {got[:12]} != {str(want)[:12]} in '
+                f'{portable(INIT_DIR)}/init_s{INIT_SEED}.json): arms trained from it could not be paired with the committed '
+                f'runs. Delete it and run --init (init.py retrains it single-threaded under its AVX2 cap)')
     return None
 
 
@@ -152,14 +143,13 @@ def init_gate(tree, threads=1):
     out = dict(rule=f'the last init epoch whose linear top-1 (100 % labels) on the target is in [{G1_RANGE[0]}, '
                     f'{G1_PICK_MAX}]; G1 passes if it is in [{G1_RANGE[0]}, {G1_RANGE[1]}]',
                epochs=rows, chosen_epoch=chosen, g1_pass=chosen is not None)
-    (HERE / 'init' / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
-    if chosen: mark_init(chosen, True, by='gate G1 (this is the committed init)')
+    (INIT_DIR / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
     return out
 
 
 def init_rerun(tree, ep, threads=1):
     """The chosen init epoch trained again (its weights are not committed): its metrics on the target beside the
-    committed ones of gate G1 -> init/gate_g1_rerun.json (equal numbers: the same weights)."""
+    committed ones of gate G1 -> INIT_DIR/gate_g1_rerun.json, and whether the weights' sha256 is the committed one."""
     import torch
     from synthfg.evaluation import evaluate_encoder
     from synthfg.models import make_backbone
@@ -167,10 +157,9 @@ def init_rerun(tree, ep, threads=1):
     enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
     m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
     new = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
-    old = json.loads((HERE / 'init' / 'gate_g1.json').read_text())['epochs'][str(ep)]
-    out = dict(epoch=ep, rerun=new, committed=old, same=new == old, torch=torch.__version__)
-    (HERE / 'init' / 'gate_g1_rerun.json').write_text(json.dumps(out, indent=1) + '\n')
-    mark_init(ep, out['same'], by='init_rerun (init/gate_g1_rerun.json)')
+    old = json.loads((INIT_DIR / 'gate_g1.json').read_text())['epochs'][str(ep)]
+    out = dict(epoch=ep, rerun=new, committed=old, same=new == old, same_weights=check_init(ep) is None, torch=torch.__version__)
+    (INIT_DIR / 'gate_g1_rerun.json').write_text(json.dumps(out, indent=1) + '\n')
     return out
 
 
@@ -206,7 +195,7 @@ def decoder_gate(stage1_dir, tree, threads=1):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--runs', default=str(REPO / 'runs' / 'pretrained'))
+    ap.add_argument('--runs', default=str(REPO / 'runs' / 'pretrained' / INIT))
     ap.add_argument('--data-root', default=None, help='GTSRB root [default: ../shared/data/gtsrb35 or $SYNTHFG_DATA/gtsrb35]')
     ap.add_argument('--groups', default='core', help=f'comma-separated subset of {GROUPS}')
     ap.add_argument('--seeds', default='0', help='comma-separated seeds')
@@ -220,19 +209,18 @@ def main(argv=None):
     os.chdir(REPO)                       # paths in the configs are relative to the repository root
     runs = Path(a.runs); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
     root = data_root(a.data_root)
-    tree, counts = target_tree(root, runs / 'triangles')
+    tree, counts = target_tree(root, REPO / 'runs' / 'pretrained' / 'triangles')
     if a.report:
         import report; print(report.main()); return
     if a.init:
         ep = chosen_init()           # known: train only up to it again (a fresh machine), and check the rerun
         if not all(init_weights(e).exists() for e in range(1, (ep or INIT_EPOCHS) + 1)):
             subprocess.run([sys.executable, str(HERE / 'init.py'), '--epochs', str(INIT_EPOCHS), '--seed', str(INIT_SEED),
-                            '--data-root', str(root), '--threads', str(INIT_THREADS)] + (['--stop-after', str(ep)] if ep else []),
+                            '--data-root', str(root), '--threads', str(INIT_THREADS), '--out', str(init_weights(1).parent),
+                            '--summary-dir', str(INIT_DIR)] + (['--stop-after', str(ep)] if ep else []),
                            check=True)
         print(json.dumps(init_gate(tree, a.threads) if ep is None else init_rerun(tree, ep, a.threads), indent=1)); return
     if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
-    if not init_weights(chosen_init()).exists():
-        sys.exit(f'{portable(init_weights(chosen_init()))} is missing (weights are not committed): run --init to train it again')
     if not a.dry_run and (why := check_init(chosen_init())): sys.exit(f'run.py: {why}')
     groups, seeds = a.groups.split(','), [int(s) for s in a.seeds.split(',')]
     bad = [g for g in groups if g not in GROUPS]
