@@ -75,7 +75,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     root = data_root(a.data_root, 'gtsrb35')
     out = Path(a.out or ROOT / f'runs/pretrained/init2_s{a.seed}'); out.mkdir(parents=True, exist_ok=True)
-    summ_path = Path(a.summary_dir or ROOT / 'experiments/pretrained/init2') / f'init_s{a.seed}.json'
+    summ_path = Path(a.summary_dir or ROOT / 'experiments/pretrained/init2').resolve() / f'init_s{a.seed}.json'
     summ_path.parent.mkdir(parents=True, exist_ok=True)
     committed = json.loads(summ_path.read_text())['epochs'] if summ_path.exists() else []
     if len(committed) > stop or (committed and stop < a.epochs):   # a rerun of a committed init: keep its summary
