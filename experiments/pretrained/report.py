@@ -219,15 +219,20 @@ def init_text(init):
 
 
 def records(init, names):
-    "An earlier init's gates, schedule by schedule: a record (its arms are never paired with another init's)."
-    parts = [f'#### Records of `{init}`', init_text(init)]
+    "An earlier init's gates (G1, G2 schedule by schedule, G3): a record; its arms are never paired with another init's."
+    g1 = json.loads((HERE / init / 'gate_g1.json').read_text())
+    ep = g1['chosen_epoch']; m = g1['epochs'][str(ep)]
+    lines = [f"- G1: {'pass' if g1['g1_pass'] else 'FAIL'}, epoch {ep}: linear top-1 {m['linear_top1']['1.0']:.1f} %, "
+             f"kNN {m['knn_top1']:.1f}, mAP {m['retrieval_map']:.1f}."]
     for n in names:
         r = load(n, init)
         if 'mocov2' not in r: continue
         ok, line = gate_g2(r)
         c = next(iter(r['mocov2'].values()))['cfg']
-        parts.append(f"- G2, schedule `{n}` ({schedule_text(c)}): {line}")
-    return '\n\n'.join(parts)
+        lines.append(f"- G2, schedule `{n}` ({schedule_text(c)}): {line}")
+    g3 = {p.parent.name: json.loads(p.read_text()) for p in sorted((HERE / 'summaries' / init).glob('stage1_s*/gate_g3.json'))}
+    if g3: lines.append('- G3 (15 decoder epochs): ' + ', '.join(f"{k}: {100 * x['kept']:.0f} % kept" for k, x in g3.items()) + '.')
+    return '\n\n'.join([f'#### Records of `{init}` (its arms are not paired with another init\'s)', init_text(init), '\n'.join(lines)])
 
 
 def main(schedule=None, init=None):
