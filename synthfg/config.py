@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from fastcore.docments import docments
 
 from .data import DATASETS, UNLABELED
-from .gradcam import GRADCAM_SIGNS
+from .gradcam import GRADCAM_SIGNS, NOISE_SCALES
 from .memory_bank import VAR_NORMS
 from . import models
 from .perturb import PERTURB_MODES
@@ -66,6 +66,7 @@ class Config:
     eps_var: float = 0.05               # low-variance noise scale epsilon_var of Eq. 6
     kappa: float = 0.02                 # variance threshold kappa of Eq. 6
     var_norm: str = 'columns'           # reading of the variance s of Eq. 6 (synthfg.memory_bank.VAR_NORMS)
+    noise_scale: str = 'std'            # N(0, x) of Eqs. 5-6: x is the std (Sec. 3.4 calls eps_var one) or the variance (var)
     gradcam_sign: str = 'plus'          # sign of dL/dv in Eq. 3 (synthfg.gradcam.GRADCAM_SIGNS)
     bn_update_extra: bool = False       # plain- and generated-image passes also update BatchNorm running stats
     plain_bn: str = 'eval'              # BatchNorm of every plain-image pass v = f(x): eval (running stats) | batch
@@ -155,7 +156,7 @@ def choices(cls:Config):
     return dict(dataset=tuple(DATASETS), method=tuple(models.BASES), perturb=tuple(PERTURB_MODES), arch=ARCHS,
                 small_stem=(True, False, 'auto'), var_norm=tuple(VAR_NORMS), gradcam_sign=tuple(GRADCAM_SIGNS),
                 amp=AMP_MODES, channels_last=(True, False, 'auto'), data_pipeline=DATA_PIPELINES, plain_bn=models.PLAIN_BN,
-                recon_space=RECON_SPACES, eval_dataset=EVAL_DATASETS)
+                recon_space=RECON_SPACES, eval_dataset=EVAL_DATASETS, noise_scale=NOISE_SCALES)
 
 # %% ../nbs/06a_config.ipynb
 def _type_ok(v, tp):

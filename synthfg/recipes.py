@@ -197,6 +197,7 @@ _PAPER_WHY = {
     'D': "paper, Sec. 4.1: memory bank D = 5632", 'alpha': "paper, Sec. 4.1: alpha = 1 (Eq. 8)", 'nu': "paper, Sec. 4.1: nu = 0.5 (Eq. 8)",
     'eps_g': "paper, Sec. 4.1: epsilon_g = 0.1 (Eq. 5)", 'eps_var': "paper, Sec. 4.1: epsilon_var = 0.05 (Eq. 6)",
     'kappa': "paper, Sec. 4.1: kappa = 0.02 (Eq. 6)",
+    'noise_scale': "paper, Sec. 3.4: epsilon_var 'defines the standard deviations' of Eq. 6's Gaussians (Eq. 5 read alike)",
 }
 _DEFAULT_WHY = {
     'decoder_epochs': "the paper pre-trains the decoder with the encoder frozen (Sec. 4.1), for epochs given in its appendix, which we lack: our guess",

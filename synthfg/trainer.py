@@ -104,7 +104,7 @@ def build_model(cfg):
     return SynthFG(base, Decoder(n, cfg.img_size, width=cfg.decoder_width), MemoryBank(n, cfg.D, min_fill=cfg.bank_min_fill), alpha=cfg.alpha,
                    nu=cfg.nu, eps_g=cfg.eps_g, eps_var=cfg.eps_var, kappa=cfg.kappa, perturb_mode=cfg.perturb, synth=True,
                    bank_norm=cfg.var_norm, gradcam_sign=cfg.gradcam_sign, bn_update_extra=cfg.bn_update_extra,
-                   plain_bn=cfg.plain_bn, recon_space=cfg.recon_space)
+                   plain_bn=cfg.plain_bn, recon_space=cfg.recon_space, noise_scale=cfg.noise_scale)
 
 # %% ../nbs/07_trainer.ipynb
 def resolve_config(cfg, n_train, world=1):
