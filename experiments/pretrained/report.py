@@ -18,8 +18,9 @@ COLS = {'linear 100%': ('linear_top1', '1.0'), 'linear 20%': ('linear_top1', '0.
         'rank-1': ('retrieval_rank1',), 'mAP': ('retrieval_map',)}
 LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2', 'ours': 'MoCo v2 + ours',
           'zeronoise': 'MoCo v2 + ours, zero noise (eps_g = eps_var = 0)', 'lr_only': 'MoCo v2, L_C + L_R (nu = 0)',
-          'shuffle': 'MoCo v2 + ours, eta-shuffle', 'mocov2_matched': 'MoCo v2, compute-matched epochs'}
-PAIRS = [('ours', 'mocov2'), ('ours', 'zeronoise'), ('ours', 'shuffle'), ('lr_only', 'mocov2'), ('ours', 'mocov2_matched'),
+          'shuffle': 'MoCo v2 + ours, eta-shuffle', 'mocov2_matched': 'MoCo v2, compute-matched epochs',
+          'ours_var': 'MoCo v2 + ours, N(0, x) read as a variance (G4\'s alternative)'}
+PAIRS = [('ours', 'mocov2'), ('ours_var', 'mocov2'), ('ours', 'zeronoise'), ('ours', 'shuffle'), ('lr_only', 'mocov2'), ('ours', 'mocov2_matched'),
          ('mocov2', 'stage1'), ('ours', 'stage1')]
 DELTA = 2.0          # the effect the seeds must be able to detect (points of linear top-1), paired t, alpha 0.05, power 0.8
 

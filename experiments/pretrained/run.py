@@ -58,8 +58,9 @@ ARMS = {   # name: (overrides, group)
     'lr_only':       (dict(synth=True, nu=0.0), 'controls'),
     'shuffle':       (dict(synth=True, perturb='shuffle'), 'controls'),
     'mocov2_matched': (dict(synth=False), 'controls'),      # epochs set from the measured cost ratio (matched_epochs)
+    'ours_var':      (dict(synth=True, noise_scale='var'), 'g4alt'),   # G4's declared alternative: N(0, x) read as a variance
 }
-GROUPS = ('core', 'controls')
+GROUPS = ('core', 'controls', 'g4alt')
 
 
 def init_weights(epoch):
