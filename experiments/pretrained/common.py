@@ -57,3 +57,32 @@ def weights_sha256(sd):
     h = hashlib.sha256()
     for k, v in sd.items(): h.update(k.encode()); h.update(str(tuple(v.shape)).encode()); h.update(v.cpu().numpy().tobytes())
     return h.hexdigest()
+
+
+G4_COS, G4_GAP = 0.98, 0.05     # gate G4: the pair differs (cos(z_hat, z_hat_p) <= G4_COS and pair gap > G4_GAP)
+
+
+def g4(final):
+    "Gate G4 on a run's final_metrics.json: (pass?, cos, gap), the means of its last epoch."
+    e = final.get('train_last_epoch', {}); cos, gap = e.get('cos_zp'), e.get('pair_gap')
+    return cos is not None and gap is not None and cos <= G4_COS and gap > G4_GAP, cos, gap
+
+
+def method_arm(schedule_dir):
+    """The method arm of the comparison, by gate G4 on seed 0 alone (README.md, pre-registered before `ours_var` seed 0
+    ended): 'ours' (N(0, x) with x a std, Sec. 3.4) if it passes G4, else 'ours_var' (x a variance) if that passes,
+    else 'ours'. `schedule_dir` holds the schedule's committed summaries (<arm>_s0/final_metrics.json)."""
+    import json
+    def passes(arm):
+        f = Path(schedule_dir) / f'{arm}_s0' / 'final_metrics.json'
+        return f.exists() and g4(json.loads(f.read_text()))[0]
+    return 'ours' if passes('ours') or not passes('ours_var') else 'ours_var'
+
+
+def cpu_id():
+    "This machine's CPU as /proc/cpuinfo names it (model name, family, model) and its AVX-512/AMX flags, or None."
+    try: info = Path('/proc/cpuinfo').read_text().split('\n\n')[0]
+    except OSError: return None
+    kv = dict((k.strip(), v.strip()) for k, _, v in (l.partition(':') for l in info.splitlines()) if _)
+    isa = sorted(f for f in kv.get('flags', '').split() if f.startswith(('avx512f', 'avx512_fp16', 'amx', 'avx2')))
+    return dict(model_name=kv.get('model name'), family=kv.get('cpu family'), model=kv.get('model'), isa_flags=isa)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import yaml
 
+try: from .common import g4, method_arm, G4_COS, G4_GAP       # imported as pretrained.report (the results page)
+except ImportError: from common import g4, method_arm, G4_COS, G4_GAP   # run as a script
+
 HERE = Path(__file__).resolve().parent
 COLS = {'linear 100%': ('linear_top1', '1.0'), 'linear 20%': ('linear_top1', '0.2'), 'kNN': ('knn_top1',),
         'rank-1': ('retrieval_rank1',), 'mAP': ('retrieval_map',)}
@@ -20,8 +23,13 @@ LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2
           'zeronoise': 'MoCo v2 + ours, zero noise (eps_g = eps_var = 0)', 'lr_only': 'MoCo v2, L_C + L_R (nu = 0)',
           'shuffle': 'MoCo v2 + ours, eta-shuffle', 'mocov2_matched': 'MoCo v2, compute-matched epochs',
           'ours_var': 'MoCo v2 + ours, N(0, x) read as a variance (G4\'s alternative)'}
-PAIRS = [('ours', 'mocov2'), ('ours_var', 'mocov2'), ('ours', 'zeronoise'), ('ours', 'shuffle'), ('lr_only', 'mocov2'), ('ours', 'mocov2_matched'),
-         ('mocov2', 'stage1'), ('ours', 'stage1')]
+
+
+def pairs(m):
+    "The paired differences, for the method arm `m` ('ours' or 'ours_var', `common.method_arm`)."
+    other = 'ours_var' if m == 'ours' else 'ours'
+    return [(m, 'mocov2'), (other, 'mocov2'), (m, 'zeronoise'), (m, 'shuffle'), ('lr_only', 'mocov2'), (m, 'mocov2_matched'),
+            ('mocov2', 'stage1'), (m, 'stage1')]
 DELTA = 2.0          # the effect the seeds must be able to detect (points of linear top-1), paired t, alpha 0.05, power 0.8
 
 
@@ -102,9 +110,9 @@ def results_table(runs):
     return '\n'.join(rows)
 
 
-def diff_table(runs):
+def diff_table(runs, m='ours'):
     rows = ['| difference | ' + ' | '.join(COLS) + ' |', '|---|' + '---|' * len(COLS)]
-    for a, b in PAIRS:
+    for a, b in pairs(m):
         if a not in runs or b not in runs: continue
         rows.append(f'| {a} − {b} | ' + ' | '.join(ci_text(paired(a, b, p, runs)[1])[0] for p in COLS.values()) + ' |')
     return '\n'.join(rows) + ('\n\nmean ± std of the paired difference, [95 % CI, Student t], (seeds on which it is > 0); '
@@ -131,7 +139,15 @@ def schedule_text(cfg):
     return f"{cfg.get('epochs')} epochs, lr {cfg.get('lr')} per 256, m {cfg.get('m'):.4f}" if cfg else '?'
 
 
-def gates(runs, schedule, init, earlier=()):
+def gate_g4(runs, arm):
+    "G4 on an arm's seeds: (pass on every seed?, its line)."
+    s = sorted(runs[arm]); r = [g4(runs[arm][k]['f']) for k in s]
+    ok = all(x[0] for x in r)
+    return ok, f"{'pass' if ok else 'FAIL'} — " + ', '.join(
+        f's{k}: cos {c:.3f}, gap {p:.3f}' if c is not None else f's{k}: not measured' for k, (_, c, p) in zip(s, r)) + '.'
+
+
+def gates(runs, schedule, init, earlier=(), m='ours'):
     g, out, summ = {}, [], HERE / 'summaries' / init
     p1 = HERE / init / 'gate_g1.json'
     if p1.exists():
@@ -163,41 +179,43 @@ def gates(runs, schedule, init, earlier=()):
                    f"{'pass' if g['G3'] else 'FAIL'} — " + ', '.join(f"s{k}: {x['probe_on_f_x']:.1f} % on f(x), "
                    f"{x['probe_on_f_x_hat']:.1f} % on f(x̂) ({100 * x['kept']:.0f} % kept)" for k, x in g3s.items())
                    + f" (chance {next(iter(g3s.values()))['chance']:.1f} %).")
-    if 'ours' in runs:
-        s = sorted(runs['ours']); e = [runs['ours'][k]['f'].get('train_last_epoch', {}) for k in s]
-        cos, gap = [x.get('cos_zp') for x in e], [x.get('pair_gap') for x in e]
-        ok = all(c is not None and c <= 0.98 for c in cos) and all(p is not None and p > 0.05 for p in gap)
-        g['G4'] = ok
-        out.append(f"- **G4** (the pair differs: cos(ẑ, ẑ_p) ≤ 0.98 and pair gap > 0.05, last epoch of ours): "
-                   f"{'pass' if ok else 'FAIL'} — " + ', '.join(f's{k}: cos {c:.3f}, gap {p:.3f}' for k, c, p in zip(s, cos, gap)) + '.')
+    for arm, what in (('ours', 'ours: N(0, x) with x a std, Sec. 3.4'), ('ours_var', 'ours_var: x a variance, the declared alternative')):
+        if arm not in runs: continue
+        ok, line = gate_g4(runs, arm)
+        if arm == m: g['G4'] = ok
+        out.append(f"- **G4, {what}** (the pair differs: cos(ẑ, ẑ_p) ≤ {G4_COS} and pair gap > {G4_GAP}, last epoch): {line}")
+    if 'ours' in runs or 'ours_var' in runs:
+        out.append(f"- **Method arm: `{m}`** (G4 on seed 0 decides, pre-registered: `ours` if it passes, else `ours_var` if "
+                   "it passes, else `ours`); the other reading is a record.")
     return g, '\n'.join(out)
 
 
-def power_text(runs):
-    seeds, d = paired('ours', 'mocov2', COLS['linear 100%'], runs)
-    if len(d) < 2: return 'The paired spread of ours − MoCo v2 needs 2 seeds.'
+def power_text(runs, m='ours'):
+    seeds, d = paired(m, 'mocov2', COLS['linear 100%'], runs)
+    if len(d) < 2: return f'The paired spread of {m} − MoCo v2 needs 2 seeds.'
     sd = st.stdev(d); n = seeds_needed(sd)
-    return (f"Paired spread of ours − MoCo v2 (linear top-1, 100 %), seeds {seeds}: std {sd:.2f}. Seeds needed to detect "
+    return (f"Paired spread of {m} − MoCo v2 (linear top-1, 100 %), seeds {seeds}: std {sd:.2f}. Seeds needed to detect "
             f"a {DELTA:.0f}-point difference (paired t, α = 0.05, power 0.8): **{n}** (at least 5 for the core arms).")
 
 
-def verdict(runs, g):
+def verdict(runs, g, m='ours'):
     "The pre-registered reading (README.md), applied as written."
     failed = [k for k in ('G1', 'G2', 'G3') if g.get(k) is False]
     if failed: return (f"**Inconclusive**: gate(s) {', '.join(failed)} failed; the regime is not one where the paper's "
                        "claim can be tested (fix the regime before spending seeds).")
     missing = [k for k in ('G1', 'G2', 'G3') if k not in g]
     if missing: return f"**Not yet read**: gate(s) {', '.join(missing)} not measured yet."
-    s100 = paired('ours', 'mocov2', COLS['linear 100%'], runs)[1]
-    if len(s100) < 5: return f"**Not yet read**: {len(s100)} seed(s) of ours − MoCo v2; the reading needs at least 5."
+    s100 = paired(m, 'mocov2', COLS['linear 100%'], runs)[1]
+    if len(s100) < 5: return f"**Not yet read**: {len(s100)} seed(s) of {m} − MoCo v2; the reading needs at least 5."
     _, ci = ci_text(s100)
-    s20, smap = (st.fmean(paired('ours', 'mocov2', COLS[c], runs)[1]) for c in ('linear 20%', 'mAP'))
-    zn = paired('ours', 'zeronoise', COLS['linear 100%'], runs)[1]
+    s20, smap = (st.fmean(paired(m, 'mocov2', COLS[c], runs)[1]) for c in ('linear 20%', 'mAP'))
+    zn = paired(m, 'zeronoise', COLS['linear 100%'], runs)[1]
+    q = '' if g.get('G4', True) else f' (G4 failed on `{m}`: the synthesized pair barely differs)'
     if ci[0] > 0 and s20 > 0 and smap > 0:
-        return ('**Supports** the thesis' if zn and st.fmean(zn) > 0 else
-                '**Partial**: ours beats MoCo v2, but not the zero-noise control (the gain comes from the extra losses, not the perturbation)')
-    if ci[1] < 1.5: return '**Refutes** the paper\'s effect here: the CI of ours − MoCo v2 excludes a gain of 1.5 points or more'
-    return '**Inconclusive**: the CI of ours − MoCo v2 includes both 0 and the paper\'s effect'
+        return ('**Supports** the thesis' + q if zn and st.fmean(zn) > 0 else
+                '**Partial**: ours beats MoCo v2, but not the zero-noise control (the gain comes from the extra losses, not the perturbation)' + q)
+    if ci[1] < 1.5: return '**Refutes** the paper\'s effect here: the CI of ours − MoCo v2 excludes a gain of 1.5 points or more' + q
+    return '**Inconclusive**: the CI of ours − MoCo v2 includes both 0 and the paper\'s effect' + q
 
 
 def cpu_hours(runs, stage1=True):
@@ -240,7 +258,8 @@ def main(schedule=None, init=None):
     names, current, current_init = schedules()
     schedule, init = schedule or current, init or current_init
     runs = load(schedule, init)
-    g, gt = gates(runs, schedule, init, [n for n in names[:names.index(schedule)]])
+    m = method_arm(HERE / 'summaries' / init / schedule)
+    g, gt = gates(runs, schedule, init, [n for n in names[:names.index(schedule)]], m)
     ih = sum(json.loads((HERE / i / 'init_s0.json').read_text())['cpu_seconds'] / 3600
              for i in inits() if (HERE / i / 'init_s0.json').exists())
     every = [load(n, i) for i in inits() for n in names]
@@ -249,8 +268,8 @@ def main(schedule=None, init=None):
     parts = [f'### Init', init_text(init),
              '### Gates (decided before the runs)', gt or '(none measured yet)',
              f'### Results of schedule `{schedule}` on `{init}` (test split, 1,845 images)',
-             results_table(runs) if runs else '(no run yet)', '### Paired differences', diff_table(runs),
-             '### Power', power_text(runs), '### Reading', verdict(runs, g),
+             results_table(runs) if runs else '(no run yet)', '### Paired differences', diff_table(runs, m),
+             '### Power', power_text(runs, m), '### Reading', verdict(runs, g, m),
              *[records(i, names) for i in inits() if i != init],
              f'*{cpu + ih:.1f} CPU-hours so far (inits {ih:.1f}, {n} runs of every init and schedule: training + evaluation).*']
     return '\n\n'.join(parts)

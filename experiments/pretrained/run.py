@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(HERE.parent)]
-from common import TARGET, data_root, portable, target_tree, weights_sha256
+from common import TARGET, cpu_id, data_root, method_arm, portable, target_tree, weights_sha256
 from runqueue import collect, execute, folder_state, log
 
 # The init every arm and seed of the round shares. init1 (the first) cannot be retrained on every machine (its numbers
@@ -63,6 +63,16 @@ ARMS = {   # name: (overrides, group)
 GROUPS = ('core', 'controls', 'g4alt')
 
 
+def arms(schedule):
+    """ARMS as the schedule's method arm (`common.method_arm`, gate G4 on seed 0) makes them: if it is 'ours_var', that
+    arm is in 'core', 'ours' in 'g4alt', and the eta-shuffle control reads N(0, x) as a variance too (it pairs with it)."""
+    if method_arm(SUMMARIES / schedule) == 'ours':
+        return ARMS
+    a = dict(ARMS, ours=(ARMS['ours'][0], 'g4alt'), ours_var=(ARMS['ours_var'][0], 'core'))
+    a['shuffle'] = ({**ARMS['shuffle'][0], 'noise_scale': 'var'}, 'controls')
+    return a
+
+
 def init_weights(epoch):
     "A weights file of the init, relative to the repository root (run.py works from there; the configs store it so)."
     return Path(f'runs/pretrained/{INIT}_s{INIT_SEED}/weights_e{epoch}.pth')
@@ -87,9 +97,10 @@ def arm_dirs(runs, schedule):
 
 def matched_epochs(schedule):
     "Joint epochs of the compute-matched MoCo v2: ours' measured train seconds / MoCo v2's, times its epochs (seed 0)."
-    t = {a: SUMMARIES / schedule / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}
+    m = method_arm(SUMMARIES / schedule)
+    t = {a: SUMMARIES / schedule / f'{a}_s0' / 'timing.json' for a in (m, 'mocov2')}
     if not all(p.exists() for p in t.values()): return None
-    ratio = json.loads(t['ours'].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
+    ratio = json.loads(t[m].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
     ep = SCHEDULES[schedule]['epochs']
     return max(ep, round(ep * ratio))
 
@@ -99,7 +110,7 @@ def queue(runs, tree, groups, seeds, schedule=SCHEDULE):
     out, arm_runs = [], arm_dirs(runs, schedule)[0]
     for seed in seeds:
         out.append(dict(name=f'stage1_s{seed}', cfg=make_cfg(f'stage1_s{seed}', runs, tree, seed=seed, **STAGE1), group='stage1'))
-        for arm, (kw, group) in ARMS.items():
+        for arm, (kw, group) in arms(schedule).items():
             if group not in groups: continue
             kw = {**SCHEDULES[schedule], **kw}
             if arm == 'mocov2_matched':
@@ -159,7 +170,8 @@ def init_rerun(tree, ep, threads=1):
     m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
     new = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
     old = json.loads((INIT_DIR / 'gate_g1.json').read_text())['epochs'][str(ep)]
-    out = dict(epoch=ep, rerun=new, committed=old, same=new == old, same_weights=check_init(ep) is None, torch=torch.__version__)
+    out = dict(epoch=ep, rerun=new, committed=old, same=new == old, same_weights=check_init(ep) is None, torch=torch.__version__,
+               cpu=cpu_id())
     (INIT_DIR / 'gate_g1_rerun.json').write_text(json.dumps(out, indent=1) + '\n')
     return out
 
