@@ -97,10 +97,9 @@ def arm_dirs(runs, schedule):
 
 def matched_epochs(schedule):
     "Joint epochs of the compute-matched MoCo v2: ours' measured train seconds / MoCo v2's, times its epochs (seed 0)."
-    m = method_arm(SUMMARIES / schedule)
-    t = {a: SUMMARIES / schedule / f'{a}_s0' / 'timing.json' for a in (m, 'mocov2')}
+    t = {a: SUMMARIES / schedule / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}   # ours_var: the same compute
     if not all(p.exists() for p in t.values()): return None
-    ratio = json.loads(t[m].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
+    ratio = json.loads(t['ours'].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
     ep = SCHEDULES[schedule]['epochs']
     return max(ep, round(ep * ratio))
 
