@@ -76,6 +76,8 @@ def t_quantile(p, df):
 def paired(a, b, path, runs):
     "Paired differences a - b over the seeds both have (b = 'stage1': the initial encoder, evaluated with that seed's stage 1)."
     ra, rb = runs.get(a, {}), runs.get(b, {})
+    if b == 'stage1' and rb:   # every seed's stage 1 keeps the init's encoder untouched: its row is the same for all seeds
+        rb = {s: rb.get(s, next(iter(rb.values()))) for s in ra}
     seeds = sorted(s for s in ra if s in rb)
     d = [metric(ra[s]['m'], path) - metric(rb[s]['m'], path) for s in seeds]
     return seeds, d
