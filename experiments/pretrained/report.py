@@ -19,10 +19,10 @@ except ImportError: from common import g4, method_arm, G4_COS, G4_GAP   # run as
 HERE = Path(__file__).resolve().parent
 COLS = {'linear 100%': ('linear_top1', '1.0'), 'linear 20%': ('linear_top1', '0.2'), 'kNN': ('knn_top1',),
         'rank-1': ('retrieval_rank1',), 'mAP': ('retrieval_map',)}
-LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2', 'ours': 'MoCo v2 + ours',
+LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2', 'ours': 'MoCo v2 + ours, N(0, x): x a std (Sec. 3.4)',
           'zeronoise': 'MoCo v2 + ours, zero noise (eps_g = eps_var = 0)', 'lr_only': 'MoCo v2, L_C + L_R (nu = 0)',
           'shuffle': 'MoCo v2 + ours, eta-shuffle', 'mocov2_matched': 'MoCo v2, compute-matched epochs',
-          'ours_var': 'MoCo v2 + ours, N(0, x) read as a variance (G4\'s alternative)'}
+          'ours_var': 'MoCo v2 + ours, N(0, x): x a variance (G4\'s alternative)'}
 
 
 def pairs(m):
@@ -99,7 +99,7 @@ def seeds_needed(sd, delta=DELTA, alpha=0.05, power=0.8):
     return None
 
 
-def results_table(runs):
+def results_table(runs, m='ours'):
     rows = ['| row | seeds | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
     for arm in LABELS:
         rs = runs.get(arm)
@@ -108,7 +108,7 @@ def results_table(runs):
         for path in COLS.values():
             v = [metric(r['m'], path) for r in rs.values()]
             cells.append(f'{st.fmean(v):.2f} ± {st.stdev(v):.2f}' if len(v) > 1 else f'{v[0]:.2f}')
-        rows.append(f'| {LABELS[arm]} | {len(rs)} | ' + ' | '.join(cells) + ' |')
+        rows.append(f"| {LABELS[arm]}{' (**method arm**)' if arm == m else ''} | {len(rs)} | " + ' | '.join(cells) + ' |')
     return '\n'.join(rows)
 
 
@@ -270,7 +270,7 @@ def main(schedule=None, init=None):
     parts = [f'### Init', init_text(init),
              '### Gates (decided before the runs)', gt or '(none measured yet)',
              f'### Results of schedule `{schedule}` on `{init}` (test split, 1,845 images)',
-             results_table(runs) if runs else '(no run yet)', '### Paired differences', diff_table(runs, m),
+             results_table(runs, m) if runs else '(no run yet)', '### Paired differences', diff_table(runs, m),
              '### Power', power_text(runs, m), '### Reading', verdict(runs, g, m),
              *[records(i, names) for i in inits() if i != init],
              f'*{cpu + ih:.1f} CPU-hours so far (inits {ih:.1f}, {n} runs of every init and schedule: training + evaluation).*']
