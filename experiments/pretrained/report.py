@@ -30,6 +30,8 @@ def pairs(m):
     other = 'ours_var' if m == 'ours' else 'ours'
     return [(m, 'mocov2'), (other, 'mocov2'), (m, 'zeronoise'), (m, 'shuffle'), ('lr_only', 'mocov2'), (m, 'mocov2_matched'),
             ('mocov2', 'stage1'), (m, 'stage1')]
+
+
 DELTA = 2.0          # the effect the seeds must be able to detect (points of linear top-1), paired t, alpha 0.05, power 0.8
 
 
@@ -74,7 +76,7 @@ def t_quantile(p, df):
 
 
 def paired(a, b, path, runs):
-    "Paired differences a - b over the seeds both have (b = 'stage1': the initial encoder, evaluated with that seed's stage 1)."
+    "Paired differences a - b over the seeds both have (b = 'stage1': the one initial-encoder row, paired with every seed of a)."
     ra, rb = runs.get(a, {}), runs.get(b, {})
     if b == 'stage1' and rb:   # every seed's stage 1 keeps the init's encoder untouched: its row is the same for all seeds
         rb = {s: rb.get(s, next(iter(rb.values()))) for s in ra}
@@ -215,9 +217,9 @@ def verdict(runs, g, m='ours'):
     q = '' if g.get('G4', True) else f' (G4 failed on `{m}`: the synthesized pair barely differs)'
     if ci[0] > 0 and s20 > 0 and smap > 0:
         return ('**Supports** the thesis' + q if zn and st.fmean(zn) > 0 else
-                '**Partial**: ours beats MoCo v2, but not the zero-noise control (the gain comes from the extra losses, not the perturbation)' + q)
-    if ci[1] < 1.5: return '**Refutes** the paper\'s effect here: the CI of ours − MoCo v2 excludes a gain of 1.5 points or more' + q
-    return '**Inconclusive**: the CI of ours − MoCo v2 includes both 0 and the paper\'s effect' + q
+                f'**Partial**: {m} beats MoCo v2, but not the zero-noise control (the gain comes from the extra losses, not the perturbation)' + q)
+    if ci[1] < 1.5: return f'**Refutes** the paper\'s effect here: the CI of {m} − MoCo v2 excludes a gain of 1.5 points or more' + q
+    return f'**Inconclusive**: the CI of {m} − MoCo v2 includes both 0 and the paper\'s effect' + q
 
 
 def cpu_hours(runs, stage1=True):
