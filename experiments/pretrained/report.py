@@ -2,11 +2,11 @@
 
     python experiments/pretrained/report.py            # Markdown to stdout (the results page shows the same)
 
-Reads, for an init INIT (run.py's INIT, the one every arm shares): INIT/gate_g1.json, summaries/INIT/stage1_s<seed>/
-(the initial encoder's row, gate G3) and summaries/INIT/<schedule>/<arm>_s<seed>/ (metrics_fast.json,
-final_metrics.json, config.yaml). The tables are those of the current schedule (run.py's SCHEDULE) on the current
-init; gate G2 is reported for every schedule that has MoCo v2 runs, and the earlier inits' gates as records (arms of
-different inits are never paired).
+Reads, for every init INIT of run.py's INITS (a seed is a block on one init; README.md, "Blocks"): INIT/gate_g1.json,
+summaries/INIT/stage1_s<seed>/ (the initial encoder's row, gate G3) and summaries/INIT/<schedule>/<arm>_s<seed>/
+(metrics_fast.json, final_metrics.json, config.yaml). The tables are those of the current schedule (run.py's SCHEDULE),
+the seeds of every init pooled, each seed's arms paired within its own init; gate G2 is reported for every schedule that
+has MoCo v2 runs, and the earlier inits' gates (init1) as records (their arms are never paired).
 """
 import json, math, statistics as st
 from pathlib import Path
@@ -41,12 +41,22 @@ def metric(m, path):
     return float(v)
 
 
-def schedules():
-    "The schedules in run.py's order, the current one, and the current init."
+def run_module():
     import importlib.util
     spec = importlib.util.spec_from_file_location('pretrained_run', HERE / 'run.py')
     run = importlib.util.module_from_spec(spec); spec.loader.exec_module(run)
-    return list(run.SCHEDULES), run.SCHEDULE, run.INIT
+    return run
+
+
+def schedules():
+    "The schedules in run.py's order, the current one, and the first init of the pooled round (its seed 0 chose the method arm)."
+    run = run_module()
+    return list(run.SCHEDULES), run.SCHEDULE, run.FIRST
+
+
+def blocks():
+    "The inits whose seeds are pooled (run.py's INITS: a seed is a block on one init), in run.py's order."
+    return list(run_module().INITS)
 
 
 def inits():
@@ -67,6 +77,24 @@ def load(schedule, init):
                  t=json.loads((d / 'timing.json').read_text()) if (d / 'timing.json').exists() else {})
         runs.setdefault(arm, {})[int(seed)] = r
     return runs
+
+
+def load_pooled(schedule, names):
+    """The runs of every init in `names`, merged by seed (a seed belongs to one init), and {seed: init}. Every seed of an
+    arm gets its own init's initial-encoder row under 'stage1' (a stage 1 leaves the init untouched: one row per init)."""
+    runs, block = {}, {}
+    for init in names:
+        r = load(schedule, init)
+        if not r: continue
+        seeds = {k for arm in r.values() for k in arm}
+        if 'stage1' in r:
+            row = next(iter(r['stage1'].values()))
+            r['stage1'] = {k: r['stage1'].get(k, row) for k in seeds}
+        for k in seeds:
+            if k in block: raise ValueError(f'seed {k} has runs on {block[k]} and {init}: a seed belongs to one init')
+            block[k] = init
+        for arm, rs in r.items(): runs.setdefault(arm, {}).update(rs)
+    return runs, block
 
 
 def t_quantile(p, df):
@@ -102,10 +130,11 @@ def seeds_needed(sd, delta=DELTA, alpha=0.05, power=0.8):
 
 
 def results_table(runs, m='ours'):
-    rows = ['| row | seeds | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
+    rows = ['| row | seeds (inits for the initial encoder) | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
     for arm in LABELS:
         rs = runs.get(arm)
         if not rs: continue
+        if arm == 'stage1': rs = {id(r): r for r in rs.values()}   # one row per init, not per seed (load_pooled)
         cells = []
         for path in COLS.values():
             v = [metric(r['m'], path) for r in rs.values()]
@@ -130,8 +159,9 @@ def gate_g2(runs):
     lc = [runs['mocov2'][k]['f'].get('train_last_epoch', {}).get('l_c') for k in s]
     K = [runs['mocov2'][k]['cfg'].get('K') for k in s]
     chance = [math.log(k + 1) if k else float('nan') for k in K]
-    init = metric(next(iter(runs['stage1'].values()))['m'], COLS['linear 100%'])   # the same weights for every seed
-    d = [metric(runs['mocov2'][k]['m'], COLS['linear 100%']) - init for k in s]
+    one = next(iter(runs['stage1'].values()))          # a seed without its own stage 1 row: its init's (one row per init)
+    d = [metric(runs['mocov2'][k]['m'], COLS['linear 100%']) - metric(runs['stage1'].get(k, one)['m'], COLS['linear 100%'])
+         for k in s]
     ok = all(l is not None and l < 0.8 * c for l, c in zip(lc, chance)) and all(x >= -1.0 for x in d)
     return ok, (f"{'pass' if ok else 'FAIL'} — L_C at the end "
                 + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
@@ -151,14 +181,16 @@ def gate_g4(runs, arm):
         f's{k}: cos {c:.3f}, gap {p:.3f}' if c is not None else f's{k}: not measured' for k, (_, c, p) in zip(s, r)) + '.'
 
 
-def gates(runs, schedule, init, earlier=(), m='ours'):
-    g, out, summ = {}, [], HERE / 'summaries' / init
-    p1 = HERE / init / 'gate_g1.json'
-    if p1.exists():
+def gates(runs, schedule, pool, earlier=(), m='ours'):
+    "The gates over the pooled inits `pool` (G1 per init; G2, G3, G4 per seed): ({gate: pass?}, their lines)."
+    g, out, init = {}, [], pool[0]
+    for i in pool:
+        p1 = HERE / i / 'gate_g1.json'
+        if not p1.exists(): continue
         g1 = json.loads(p1.read_text()); ep = g1['chosen_epoch']
         vals = ', '.join(f"epoch {e}: {r['linear_top1']['1.0']:.1f}" for e, r in g1['epochs'].items())
-        g['G1'] = g1['g1_pass']
-        out.append(f"- **G1** (initial encoder's linear top-1 in [40, 85] %): {'pass' if g1['g1_pass'] else 'FAIL'} — "
+        g['G1'] = g.get('G1', True) and g1['g1_pass']
+        out.append(f"- **G1, `{i}`** (initial encoder's linear top-1 in [40, 85] %): {'pass' if g1['g1_pass'] else 'FAIL'} — "
                    f"init epochs {vals}; chosen epoch {ep} ({g1['rule']}).")
     for name in earlier:      # the schedules before the current one: their G2, as a record
         ok, line = gate_g2(load(name, init))
@@ -171,8 +203,10 @@ def gates(runs, schedule, init, earlier=(), m='ours'):
         c = next(iter(runs['mocov2'].values()))['cfg']
         out.append(f"- **G2, schedule `{schedule}`** ({schedule_text(c)}; MoCo v2 learns without destroying the init: "
                    f"L_C < 0.8 × chance, linear top-1 at most 1 point below the initial encoder): {line}")
-    g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(summ.glob('stage1_s*/gate_g3.json'))}
-    old = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text()) for p in sorted(summ.glob('stage1_e5_s*/gate_g3.json'))}
+    g3s = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text())
+           for i in pool for p in sorted((HERE / 'summaries' / i).glob('stage1_s*/gate_g3.json'))}
+    old = {int(p.parent.name.rsplit('_s', 1)[1]): json.loads(p.read_text())
+           for i in pool for p in sorted((HERE / 'summaries' / i).glob('stage1_e5_s*/gate_g3.json'))}
     if old:
         out.append("- **G3 with 5 decoder epochs** (the first stage 1, before any arm ran): FAIL — " + ', '.join(
             f"s{k}: {x['probe_on_f_x_hat']:.1f} % on f(x̂) of {x['probe_on_f_x']:.1f} % ({100 * x['kept']:.0f} % kept)"
@@ -192,6 +226,16 @@ def gates(runs, schedule, init, earlier=(), m='ours'):
         out.append(f"- **Method arm: `{m}`** (G4 on seed 0 decides, pre-registered: `ours` if it passes, else `ours_var` if "
                    "it passes, else `ours`); the other reading is a record.")
     return g, '\n'.join(out)
+
+
+def by_init_text(runs, block, m='ours'):
+    "The method arm − MoCo v2 (linear top-1, 100 %) on each init's seeds: a check on the pooling, not a gate."
+    seeds, d = paired(m, 'mocov2', COLS['linear 100%'], runs)
+    per = {}
+    for k, x in zip(seeds, d): per.setdefault(block[k], []).append((k, x))
+    if len(per) < 2: return ''
+    return (f'{m} − MoCo v2, linear top-1 (100 %), by init (a check on pooling the blocks, not a gate): '
+            + '; '.join(f"`{i}` seeds {[k for k, _ in v]}: {ci_text([x for _, x in v])[0]}" for i, v in per.items()) + '.')
 
 
 def power_text(runs, m='ours'):
@@ -258,23 +302,27 @@ def records(init, names):
     return '\n\n'.join([f'#### Records of `{init}` (its arms are not paired with another init\'s)', init_text(init), '\n'.join(lines)])
 
 
-def main(schedule=None, init=None):
-    names, current, current_init = schedules()
-    schedule, init = schedule or current, init or current_init
-    runs = load(schedule, init)
-    m = method_arm(HERE / 'summaries' / init / schedule)
-    g, gt = gates(runs, schedule, init, [n for n in names[:names.index(schedule)]], m)
+def main(schedule=None):
+    names, current, first = schedules()
+    schedule, pool = schedule or current, blocks()
+    runs, block = load_pooled(schedule, pool)
+    m = method_arm(HERE / 'summaries' / first / schedule)
+    g, gt = gates(runs, schedule, pool, [n for n in names[:names.index(schedule)]], m)
+    used = [i for i in pool if i in block.values() or (HERE / i / 'gate_g1.json').exists()]
+    seeds_of = lambda i: sorted(k for k, b in block.items() if b == i)
     ih = sum(json.loads((HERE / i / 'init_s0.json').read_text())['cpu_seconds'] / 3600
              for i in inits() if (HERE / i / 'init_s0.json').exists())
     every = [load(n, i) for i in inits() for n in names]
     cpu = sum(cpu_hours(r, stage1=k % len(names) == 0) for k, r in enumerate(every))
     n = sum(len(v) for k, r in enumerate(every) for a, v in r.items() if a != 'stage1' or k % len(names) == 0)
-    parts = [f'### Init', init_text(init),
+    parts = ['### Inits (a seed is a block on one init; README.md, "Blocks")',
+             '\n'.join(f'- {init_text(i)} Seeds: {seeds_of(i) or "none yet"}.' for i in used),
              '### Gates (decided before the runs)', gt or '(none measured yet)',
-             f'### Results of schedule `{schedule}` on `{init}` (test split, 1,845 images)',
+             f"### Results of schedule `{schedule}`, seeds of {' and '.join(f'`{i}`' for i in used)} pooled (test split, 1,845 images)",
              results_table(runs, m) if runs else '(no run yet)', '### Paired differences', diff_table(runs, m),
+             *([t] if (t := by_init_text(runs, block, m)) else []),
              '### Power', power_text(runs, m), '### Reading', verdict(runs, g, m),
-             *[records(i, names) for i in inits() if i != init],
+             *[records(i, names) for i in inits() if i not in pool],
              f'*{cpu + ih:.1f} CPU-hours so far (inits {ih:.1f}, {n} runs of every init and schedule: training + evaluation).*']
     return '\n\n'.join(parts)
 

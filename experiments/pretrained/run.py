@@ -4,6 +4,7 @@ warning-triangle classes), arms that share the init and the stage-1 decoder, gat
 
     python experiments/pretrained/run.py --dry-run             # the queue and each run's state
     python experiments/pretrained/run.py --init                # the init (init.py) and gate G1 over its epochs
+    python experiments/pretrained/run.py --init-id init2_amd --init  # on an AMD EPYC: the init of that CPU kind (README: Blocks)
     python experiments/pretrained/run.py --groups core --seeds 0,1   # stage 1, gate G3, then the arms (2 jobs x 1 thread)
     python experiments/pretrained/run.py --schedule e10 --arms mocov2 --seeds 0   # a run of the first (failed) schedule
     python experiments/pretrained/run.py --report              # the tables, gates and verdict from the committed summaries
@@ -28,9 +29,22 @@ from runqueue import collect, execute, folder_state, log
 # The init every arm and seed of the round shares. init1 (the first) cannot be retrained on every machine (its numbers
 # depend on the CPU: init1/init_reproducibility.json), and its weights were lost with its machine; its runs stay as
 # records in summaries/init1/. init2 is trained under init.py's AVX2 cap and identified by its weights' sha256.
-INIT = 'init2'
+# init2 cannot be retrained on every CPU kind either (an AMD EPYC under the same cap gave other weights:
+# init2/init_s0_rerun_amd.json), so the round's seeds are blocks: each seed runs whole (its stage 1 and every arm) on
+# one init made by the same recipe on the CPU kind of the machine that runs it (README.md, "Blocks"). The reading pools
+# the seeds' paired differences; a seed number belongs to one init (INITS: its seeds).
+INITS = {'init2': range(0, 100),        # Intel Xeon, AVX-512 + AMX (family 6, model 167): the first, G1 chose its epoch
+         'init2_amd': range(100, 200)}  # AMD EPYC (family 26, model 2): a replicate, the same recipe stopped at the same epoch
+FIRST = 'init2'                         # its seed 0 decided the method arm (gate G4) and the compute-matched epochs
+INIT = FIRST
 INIT_DIR = HERE / INIT                  # init_s0.json (per epoch: metrics, weights_sha256), gate_g1.json
 SUMMARIES = HERE / 'summaries' / INIT   # stage1_s<seed>/ and <schedule>/<arm>_s<seed>/
+
+
+def use_init(name):
+    "Point the module at init `name` (--init-id): its folder of committed files and its summaries."
+    global INIT, INIT_DIR, SUMMARIES
+    INIT, INIT_DIR, SUMMARIES = name, HERE / name, HERE / 'summaries' / name
 INIT_EPOCHS, INIT_SEED = 4, 0
 G1_RANGE = (40.0, 85.0)       # gate G1: the initial encoder's linear top-1 on the target, 100 % labels
 INIT_THREADS = 1              # init.py trains with 1 thread: the thread count changes the weights too
@@ -66,7 +80,7 @@ GROUPS = ('core', 'controls', 'g4alt')
 def arms(schedule):
     """ARMS as the schedule's method arm (`common.method_arm`, gate G4 on seed 0) makes them: if it is 'ours_var', that
     arm is in 'core', 'ours' in 'g4alt', and the eta-shuffle control reads N(0, x) as a variance too (it pairs with it)."""
-    if method_arm(SUMMARIES / schedule) == 'ours':
+    if method_arm(HERE / 'summaries' / FIRST / schedule) == 'ours':
         return ARMS
     a = dict(ARMS, ours=(ARMS['ours'][0], 'g4alt'), ours_var=(ARMS['ours_var'][0], 'core'))
     a['shuffle'] = ({**ARMS['shuffle'][0], 'noise_scale': 'var'}, 'controls')
@@ -97,7 +111,7 @@ def arm_dirs(runs, schedule):
 
 def matched_epochs(schedule):
     "Joint epochs of the compute-matched MoCo v2: ours' measured train seconds / MoCo v2's, times its epochs (seed 0)."
-    t = {a: SUMMARIES / schedule / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}   # ours_var: the same compute
+    t = {a: HERE / 'summaries' / FIRST / schedule / f'{a}_s0' / 'timing.json' for a in ('ours', 'mocov2')}   # ours_var: the same compute
     if not all(p.exists() for p in t.values()): return None
     ratio = json.loads(t['ours'].read_text())['train_s'] / json.loads(t['mocov2'].read_text())['train_s']
     ep = SCHEDULES[schedule]['epochs']
@@ -133,7 +147,9 @@ def check_init(ep):
     if got != want:
         return (f'{portable(w)} is not the committed {INIT} (weights sha256 {got[:12]} != {str(want)[:12]} in '
                 f'{portable(INIT_DIR)}/init_s{INIT_SEED}.json): arms trained from it could not be paired with the committed '
-                f'runs. Delete it and run --init (init.py retrains it single-threaded under its AVX2 cap)')
+                f'runs. Delete it and run --init (init.py retrains it single-threaded under its AVX2 cap); if it was '
+                f'retrained on this machine, this CPU kind makes other weights: use the init of this kind (--init-id, '
+                f'README.md "Blocks")')
     return None
 
 
@@ -156,6 +172,30 @@ def init_gate(tree, threads=1):
                epochs=rows, chosen_epoch=chosen, g1_pass=chosen is not None)
     (INIT_DIR / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
     return out
+
+
+def replicate_gate(tree, threads=1):
+    """G1 on a replicate init (not FIRST): the same recipe stopped at the epoch FIRST's G1 chose (not chosen again), its
+    linear top-1 on the target in G1_RANGE -> INIT_DIR/gate_g1.json."""
+    import torch
+    from synthfg.evaluation import evaluate_encoder
+    from synthfg.models import make_backbone
+    torch.set_num_threads(threads)
+    ep = replicate_epoch()
+    enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
+    m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
+    row = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+    ok = G1_RANGE[0] <= row['linear_top1']['1.0'] <= G1_RANGE[1]
+    out = dict(rule=f'a replicate of {FIRST}: the same recipe stopped at epoch {ep}, the epoch {FIRST}\'s G1 chose (not '
+                    f'chosen again); G1 passes if its linear top-1 is in [{G1_RANGE[0]}, {G1_RANGE[1]}]',
+               epochs={ep: row}, chosen_epoch=ep, g1_pass=ok, cpu=cpu_id())
+    (INIT_DIR / 'gate_g1.json').write_text(json.dumps(out, indent=1) + '\n')
+    return out
+
+
+def replicate_epoch():
+    "The epoch of FIRST's init that its gate G1 chose: a replicate init stops there."
+    return json.loads((HERE / FIRST / 'gate_g1.json').read_text())['chosen_epoch']
 
 
 def init_rerun(tree, ep, threads=1):
@@ -207,7 +247,9 @@ def decoder_gate(stage1_dir, tree, threads=1):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--runs', default=str(REPO / 'runs' / 'pretrained' / INIT))
+    ap.add_argument('--init-id', default=FIRST, choices=tuple(INITS), help='the init the runs start from: the one made '
+                    f'on this machine\'s CPU kind (README.md, "Blocks"; seeds {dict((k, f"{v.start}-{v.stop - 1}") for k, v in INITS.items())}) [default: {FIRST}]')
+    ap.add_argument('--runs', default=None, help='run folder [default: runs/pretrained/INIT]')
     ap.add_argument('--data-root', default=None, help='GTSRB root [default: ../shared/data/gtsrb35 or $SYNTHFG_DATA/gtsrb35]')
     ap.add_argument('--groups', default='core', help=f'comma-separated subset of {GROUPS}')
     ap.add_argument('--seeds', default='0', help='comma-separated seeds')
@@ -219,22 +261,29 @@ def main(argv=None):
     ap.add_argument('--schedule', default=SCHEDULE, choices=tuple(SCHEDULES), help=f'the arms\' joint-training schedule [default: {SCHEDULE}]')
     a = ap.parse_args(argv)
     os.chdir(REPO)                       # paths in the configs are relative to the repository root
-    runs = Path(a.runs); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
+    use_init(a.init_id)
+    runs = Path(a.runs or REPO / 'runs' / 'pretrained' / INIT); (runs / 'logs').mkdir(parents=True, exist_ok=True); (runs / 'configs').mkdir(exist_ok=True)
     root = data_root(a.data_root)
     tree, counts = target_tree(root, REPO / 'runs' / 'pretrained' / 'triangles')
     if a.report:
         import report; print(report.main()); return
     if a.init:
         ep = chosen_init()           # known: train only up to it again (a fresh machine), and check the rerun
+        replicate = INIT != FIRST and ep is None
+        if replicate: ep = replicate_epoch()
         if not all(init_weights(e).exists() for e in range(1, (ep or INIT_EPOCHS) + 1)):
             subprocess.run([sys.executable, str(HERE / 'init.py'), '--epochs', str(INIT_EPOCHS), '--seed', str(INIT_SEED),
                             '--data-root', str(root), '--threads', str(INIT_THREADS), '--out', str(init_weights(1).parent),
                             '--summary-dir', str(INIT_DIR)] + (['--stop-after', str(ep)] if ep else []),
                            check=True)
-        print(json.dumps(init_gate(tree, a.threads) if ep is None else init_rerun(tree, ep, a.threads), indent=1)); return
+        print(json.dumps(init_gate(tree, a.threads) if ep is None else replicate_gate(tree, a.threads) if replicate
+                         else init_rerun(tree, ep, a.threads), indent=1)); return
     if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
     if not a.dry_run and (why := check_init(chosen_init())): sys.exit(f'run.py: {why}')
     groups, seeds = a.groups.split(','), [int(s) for s in a.seeds.split(',')]
+    if bad := [s for s in seeds if s not in INITS[INIT]]:
+        sys.exit(f'--seeds {bad}: the seeds of {INIT} are {INITS[INIT].start}-{INITS[INIT].stop - 1} (a seed belongs to one init; '
+                 'README.md, "Blocks"): choose seeds in that range or another --init-id')
     bad = [g for g in groups if g not in GROUPS]
     if bad: sys.exit(f'--groups: unknown {bad}; choose from {GROUPS}')
     q = queue(runs, tree, groups, seeds, a.schedule)
