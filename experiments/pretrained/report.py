@@ -149,7 +149,7 @@ def diff_table(runs, m='ours'):
         if a not in runs or b not in runs: continue
         rows.append(f'| {a} − {b} | ' + ' | '.join(ci_text(paired(a, b, p, runs)[1])[0] for p in COLS.values()) + ' |')
     return '\n'.join(rows) + ('\n\nmean ± std of the paired difference, [95 % CI, Student t], (seeds on which it is > 0); '
-                              '`stage1` is the initial encoder every seed starts from (the same weights for every seed).')
+                              '`stage1` is the initial encoder a seed starts from: its own init\'s weights (one row per init, the same for all its seeds).')
 
 
 def gate_g2(runs):

@@ -212,6 +212,11 @@ def init_rerun(tree, ep, threads=1):
     out = dict(epoch=ep, rerun=new, committed=old, same=new == old, same_weights=check_init(ep) is None, torch=torch.__version__,
                cpu=cpu_id())
     (INIT_DIR / 'gate_g1_rerun.json').write_text(json.dumps(out, indent=1) + '\n')
+    if not out['same_weights']:
+        others = [k for k in INITS if k != INIT]
+        print(f'run.py: this machine retrained {INIT} into other weights (its CPU kind differs from the one that made it); '
+              f'its arms cannot be paired with the committed runs. Use the init of this CPU kind ({others}, --init-id; '
+              f'README.md "Blocks") and git checkout {portable(INIT_DIR)}/ to keep the committed rerun records', file=sys.stderr)
     return out
 
 
