@@ -26,7 +26,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 from common import TARGET, cpu_id, data_root, method_arm, portable, target_tree, weights_sha256
 from runqueue import collect, execute, folder_state, log
 
-# The init every arm and seed of the round shares. init1 (the first) cannot be retrained on every machine (its numbers
+# The inits of the round (every arm of a seed shares its init). init1 (the first) cannot be retrained on every machine (its numbers
 # depend on the CPU: init1/init_reproducibility.json), and its weights were lost with its machine; its runs stay as
 # records in summaries/init1/. init2 is trained under init.py's AVX2 cap and identified by its weights' sha256.
 # init2 cannot be retrained on every CPU kind either (an AMD EPYC under the same cap gave other weights:
@@ -39,12 +39,6 @@ FIRST = 'init2'                         # its seed 0 decided the method arm (gat
 INIT = FIRST
 INIT_DIR = HERE / INIT                  # init_s0.json (per epoch: metrics, weights_sha256), gate_g1.json
 SUMMARIES = HERE / 'summaries' / INIT   # stage1_s<seed>/ and <schedule>/<arm>_s<seed>/
-
-
-def use_init(name):
-    "Point the module at init `name` (--init-id): its folder of committed files and its summaries."
-    global INIT, INIT_DIR, SUMMARIES
-    INIT, INIT_DIR, SUMMARIES = name, HERE / name, HERE / 'summaries' / name
 INIT_EPOCHS, INIT_SEED = 4, 0
 G1_RANGE = (40.0, 85.0)       # gate G1: the initial encoder's linear top-1 on the target, 100 % labels
 INIT_THREADS = 1              # init.py trains with 1 thread: the thread count changes the weights too
@@ -75,6 +69,12 @@ ARMS = {   # name: (overrides, group)
     'ours_var':      (dict(synth=True, noise_scale='var'), 'g4alt'),   # G4's declared alternative: N(0, x) read as a variance
 }
 GROUPS = ('core', 'controls', 'g4alt')
+
+
+def use_init(name):
+    "Point the module at init `name` (--init-id): its folder of committed files and its summaries."
+    global INIT, INIT_DIR, SUMMARIES
+    INIT, INIT_DIR, SUMMARIES = name, HERE / name, HERE / 'summaries' / name
 
 
 def arms(schedule):
