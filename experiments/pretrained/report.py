@@ -76,21 +76,19 @@ def load(schedule, init):
                  cfg=yaml.safe_load((d / 'config.yaml').read_text()) if (d / 'config.yaml').exists() else {},
                  t=json.loads((d / 'timing.json').read_text()) if (d / 'timing.json').exists() else {})
         runs.setdefault(arm, {})[int(seed)] = r
+    if 'stage1' in runs:   # a stage 1 leaves the init untouched: its one row is the initial encoder of every seed of `init`
+        row = next(iter(runs['stage1'].values()))
+        runs['stage1'] = {k: runs['stage1'].get(k, row) for rs in list(runs.values()) for k in rs}
     return runs
 
 
 def load_pooled(schedule, names):
-    """The runs of every init in `names`, merged by seed (a seed belongs to one init), and {seed: init}. Every seed of an
-    arm gets its own init's initial-encoder row under 'stage1' (a stage 1 leaves the init untouched: one row per init)."""
+    """The runs of every init in `names`, merged by seed (a seed belongs to one init), and {seed: init}. Each seed keeps
+    its own init's initial-encoder row under 'stage1' (`load`); a seed of an init without a stage 1 has none."""
     runs, block = {}, {}
     for init in names:
         r = load(schedule, init)
-        if not r: continue
-        seeds = {k for arm in r.values() for k in arm}
-        if 'stage1' in r:
-            row = next(iter(r['stage1'].values()))
-            r['stage1'] = {k: r['stage1'].get(k, row) for k in seeds}
-        for k in seeds:
+        for k in {k for arm in r.values() for k in arm}:
             if k in block: raise ValueError(f'seed {k} has runs on {block[k]} and {init}: a seed belongs to one init')
             block[k] = init
         for arm, rs in r.items(): runs.setdefault(arm, {}).update(rs)
@@ -104,10 +102,8 @@ def t_quantile(p, df):
 
 
 def paired(a, b, path, runs):
-    "Paired differences a - b over the seeds both have (b = 'stage1': the one initial-encoder row, paired with every seed of a)."
+    "Paired differences a - b over the seeds both have (b = 'stage1': each seed's initial encoder, its init's one row, `load`)."
     ra, rb = runs.get(a, {}), runs.get(b, {})
-    if b == 'stage1' and rb:   # every seed's stage 1 keeps the init's encoder untouched: its row is the same for all seeds
-        rb = {s: rb.get(s, next(iter(rb.values()))) for s in ra}
     seeds = sorted(s for s in ra if s in rb)
     d = [metric(ra[s]['m'], path) - metric(rb[s]['m'], path) for s in seeds]
     return seeds, d
@@ -155,13 +151,11 @@ def diff_table(runs, m='ours'):
 def gate_g2(runs):
     "G2 on a schedule's MoCo v2 seeds: (pass?, its line), or (None, '') before any."
     if 'mocov2' not in runs or 'stage1' not in runs: return None, ''
-    s = sorted(runs['mocov2'])
+    s = sorted(k for k in runs['mocov2'] if k in runs['stage1'])      # each seed against its own init (`load`)
     lc = [runs['mocov2'][k]['f'].get('train_last_epoch', {}).get('l_c') for k in s]
     K = [runs['mocov2'][k]['cfg'].get('K') for k in s]
     chance = [math.log(k + 1) if k else float('nan') for k in K]
-    one = next(iter(runs['stage1'].values()))          # a seed without its own stage 1 row: its init's (one row per init)
-    d = [metric(runs['mocov2'][k]['m'], COLS['linear 100%']) - metric(runs['stage1'].get(k, one)['m'], COLS['linear 100%'])
-         for k in s]
+    d = [metric(runs['mocov2'][k]['m'], COLS['linear 100%']) - metric(runs['stage1'][k]['m'], COLS['linear 100%']) for k in s]
     ok = all(l is not None and l < 0.8 * c for l, c in zip(lc, chance)) and all(x >= -1.0 for x in d)
     return ok, (f"{'pass' if ok else 'FAIL'} — L_C at the end "
                 + ', '.join(f's{k}: {l:.2f} (chance {c:.2f})' for k, l, c in zip(s, lc, chance))
@@ -266,9 +260,14 @@ def verdict(runs, g, m='ours'):
     return f'**Inconclusive**: the CI of {m} − MoCo v2 includes both 0 and the paper\'s effect' + q
 
 
+def unique_runs(runs, stage1=True):
+    "Each run once (a stage 1 row stands under every seed of its init: `load`)."
+    return list({id(r): r for arm, rs in runs.items() if stage1 or arm != 'stage1' for r in rs.values()}.values())
+
+
 def cpu_hours(runs, stage1=True):
     return sum((r['t'].get('train_s', 0) + r['t'].get('eval_s', 0)) * r['t'].get('threads', 1)
-               for arm, rs in runs.items() if stage1 or arm != 'stage1' for r in rs.values()) / 3600
+               for r in unique_runs(runs, stage1)) / 3600
 
 
 def init_text(init):
@@ -314,7 +313,7 @@ def main(schedule=None):
              for i in inits() if (HERE / i / 'init_s0.json').exists())
     every = [load(n, i) for i in inits() for n in names]
     cpu = sum(cpu_hours(r, stage1=k % len(names) == 0) for k, r in enumerate(every))
-    n = sum(len(v) for k, r in enumerate(every) for a, v in r.items() if a != 'stage1' or k % len(names) == 0)
+    n = sum(len(unique_runs(r, stage1=k % len(names) == 0)) for k, r in enumerate(every))
     parts = ['### Inits (a seed is a block on one init; README.md, "Blocks")',
              '\n'.join(f'- {init_text(i)} Seeds: {seeds_of(i) or "none yet"}.' for i in used),
              '### Gates (decided before the runs)', gt or '(none measured yet)',
