@@ -154,16 +154,21 @@ def check_init(ep):
 
 
 # ---- gate G1: the init's epochs on the target -----------------------------------------------------------------
-def init_gate(tree, threads=1):
-    import torch
+def init_metrics(tree, ep):
+    "The init's epoch `ep` on the target (the gates' columns): linear top-1 at 100 % and 20 % labels, kNN, rank-1, mAP."
     from synthfg.evaluation import evaluate_encoder
     from synthfg.models import make_backbone
+    enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
+    m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
+    return {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+
+
+def init_gate(tree, threads=1):
+    import torch
     torch.set_num_threads(threads)
     rows = {}
     for ep in range(1, INIT_EPOCHS + 1):
-        enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
-        m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
-        rows[ep] = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+        rows[ep] = init_metrics(tree, ep)
         print(f'init epoch {ep}: {json.dumps(rows[ep])}', flush=True)
     ok = [ep for ep, r in rows.items() if G1_RANGE[0] <= r['linear_top1']['1.0'] <= G1_PICK_MAX]
     chosen = max(ok) if ok else None
@@ -178,13 +183,9 @@ def replicate_gate(tree, threads=1):
     """G1 on a replicate init (not FIRST): the same recipe stopped at the epoch FIRST's G1 chose (not chosen again), its
     linear top-1 on the target in G1_RANGE -> INIT_DIR/gate_g1.json."""
     import torch
-    from synthfg.evaluation import evaluate_encoder
-    from synthfg.models import make_backbone
     torch.set_num_threads(threads)
     ep = replicate_epoch()
-    enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
-    m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
-    row = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+    row = init_metrics(tree, ep)
     ok = G1_RANGE[0] <= row['linear_top1']['1.0'] <= G1_RANGE[1]
     out = dict(rule=f'a replicate of {FIRST}: the same recipe stopped at epoch {ep}, the epoch {FIRST}\'s G1 chose (not '
                     f'chosen again); G1 passes if its linear top-1 is in [{G1_RANGE[0]}, {G1_RANGE[1]}]',
@@ -202,12 +203,8 @@ def init_rerun(tree, ep, threads=1):
     """The chosen init epoch trained again (its weights are not committed): its metrics on the target beside the
     committed ones of gate G1 -> INIT_DIR/gate_g1_rerun.json, and whether the weights' sha256 is the committed one."""
     import torch
-    from synthfg.evaluation import evaluate_encoder
-    from synthfg.models import make_backbone
     torch.set_num_threads(threads)
-    enc, _ = make_backbone('resnet18', str(init_weights(ep)), small_stem=False)
-    m = evaluate_encoder(enc.eval(), 'folder', tree, 64, fracs=(1.0, 0.2))
-    new = {k: m[k] for k in ('linear_top1', 'knn_top1', 'retrieval_rank1', 'retrieval_map')}
+    new = init_metrics(tree, ep)
     old = json.loads((INIT_DIR / 'gate_g1.json').read_text())['epochs'][str(ep)]
     out = dict(epoch=ep, rerun=new, committed=old, same=new == old, same_weights=check_init(ep) is None, torch=torch.__version__,
                cpu=cpu_id())
