@@ -309,7 +309,7 @@ def main(argv=None):
     with ThreadPoolExecutor(a.jobs) as ex: s1 = list(ex.map(stage1, stage1s))
     if 'failed' in s1: sys.exit('a stage 1 failed: see runs/pretrained/logs/')
     with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda r: execute(r, arm_runs, arm_summ, a.threads), todo))
-    log(runs, f"queue finished: {res.count('done')} done, {res.count('failed')} failed")
+    log(runs, f"queue finished: {s1.count('done')} stage 1 and {res.count('done')} arm runs done (trained now or found done), {res.count('failed')} failed")
 
 
 if __name__ == '__main__': main()
