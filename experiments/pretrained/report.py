@@ -139,6 +139,16 @@ def results_table(runs, m='ours'):
     return '\n'.join(rows)
 
 
+def seed_table(runs, block, m='ours'):
+    "Every arm's metrics seed by seed (the numbers behind the paired differences), each seed with its init."
+    arms = [a for a in LABELS if a != 'stage1' and a in runs]
+    rows = ['| seed (init) | arm | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
+    for s in sorted(block):
+        rows += [f"| {s} (`{block[s]}`) | {a}{' (method arm)' if a == m else ''} | "
+                 + ' | '.join(f'{metric(runs[a][s]["m"], p):.2f}' for p in COLS.values()) + ' |' for a in arms if s in runs[a]]
+    return '\n'.join(rows)
+
+
 def diff_table(runs, m='ours'):
     rows = ['| difference | ' + ' | '.join(COLS) + ' |', '|---|' + '---|' * len(COLS)]
     for a, b in pairs(m):
@@ -331,6 +341,7 @@ def main(schedule=None):
              f"### Results of schedule `{schedule}`, seeds of {' and '.join(f'`{i}`' for i in used)} pooled (test split, 1,845 images)",
              results_table(runs, m) if runs else '(no run yet)', '### Paired differences', diff_table(runs, m),
              *([t] if (t := by_init_text(runs, block, m)) else []),
+             '### Per seed', seed_table(runs, block, m),
              '### Power', power_text(runs, m), '### Reading', verdict(runs, g, m),
              *[records(i, names) for i in inits() if i not in pool],
              f'*{cpu + ih:.1f} CPU-hours so far (inits {ih:.1f}, {n} runs of every init and schedule: training + evaluation).*']
