@@ -149,6 +149,16 @@ def seed_table(runs, block, m='ours'):
     return '\n'.join(rows)
 
 
+def seed_diff_table(runs, block, m='ours'):
+    "The method arm's paired differences seed by seed (the terms that `diff_table` pools), against MoCo v2 and zero noise."
+    rows = [f'{m} − MoCo v2 and {m} − zero noise, seed by seed (the terms of the pooled rows above):', '',
+            '| seed (init) | difference | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
+    for s in sorted(block):
+        rows += [f"| {s} (`{block[s]}`) | {m} − {b} | " + ' | '.join(f'{metric(runs[m][s]["m"], p) - metric(runs[b][s]["m"], p):+.2f}'
+                 for p in COLS.values()) + ' |' for b in ('mocov2', 'zeronoise') if s in runs.get(m, {}) and s in runs.get(b, {})]
+    return '\n'.join(rows)
+
+
 def diff_table(runs, m='ours'):
     rows = ['| difference | ' + ' | '.join(COLS) + ' |', '|---|' + '---|' * len(COLS)]
     for a, b in pairs(m):
@@ -341,7 +351,7 @@ def main(schedule=None):
              f"### Results of schedule `{schedule}`, seeds of {' and '.join(f'`{i}`' for i in used)} pooled (test split, 1,845 images)",
              results_table(runs, m) if runs else '(no run yet)', '### Paired differences', diff_table(runs, m),
              *([t] if (t := by_init_text(runs, block, m)) else []),
-             '### Per seed', seed_table(runs, block, m),
+             '### Per seed', seed_table(runs, block, m), seed_diff_table(runs, block, m),
              '### Power', power_text(runs, m), '### Reading', verdict(runs, g, m),
              *[records(i, names) for i in inits() if i not in pool],
              f'*{cpu + ih:.1f} CPU-hours so far (inits {ih:.1f}, {n} runs of every init and schedule: training + evaluation).*']
