@@ -150,12 +150,12 @@ def seed_table(runs, block, m='ours'):
 
 
 def seed_diff_table(runs, block, m='ours'):
-    "The method arm's paired differences seed by seed (the terms that `diff_table` pools), against MoCo v2 and zero noise."
+    "The method arm's paired differences seed by seed (`paired`, the terms `diff_table` pools), against MoCo v2 and zero noise."
+    d = {b: [dict(zip(*paired(m, b, p, runs))) for p in COLS.values()] for b in ('mocov2', 'zeronoise')}
     rows = [f'{m} − MoCo v2 and {m} − zero noise, seed by seed (the terms of the pooled rows above):', '',
             '| seed (init) | difference | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
-    for s in sorted(block):
-        rows += [f"| {s} (`{block[s]}`) | {m} − {b} | " + ' | '.join(f'{metric(runs[m][s]["m"], p) - metric(runs[b][s]["m"], p):+.2f}'
-                 for p in COLS.values()) + ' |' for b in ('mocov2', 'zeronoise') if s in runs.get(m, {}) and s in runs.get(b, {})]
+    rows += [f"| {s} (`{block[s]}`) | {m} − {b} | " + ' | '.join(f'{c[s]:+.2f}' for c in d[b]) + ' |'
+             for s in sorted(block) for b in d if s in d[b][0]]
     return '\n'.join(rows)
 
 
