@@ -3,15 +3,19 @@ class-disjoint init (the stand-in for ImageNet weights), SSL fine-tuning on a fi
 warning-triangle classes), arms that share the init and the stage-1 decoder, gates decided before the runs.
 
     python experiments/pretrained/run.py --dry-run             # the queue and each run's state
-    python experiments/pretrained/run.py --init                # the init (init.py) and gate G1 over its epochs
-    python experiments/pretrained/run.py --init-id init2_amd --init  # on an AMD EPYC: the init of that CPU kind (README: Blocks)
-    python experiments/pretrained/run.py --groups core --seeds 0,1   # stage 1, gate G3, then the arms (2 jobs x 1 thread)
+    python experiments/pretrained/run.py --init                # the init (init.py) and gate G1 (its rerun check if committed)
+    python experiments/pretrained/run.py --groups core,controls --seeds 105,106   # end to end: the init if its weights
+                        # are missing, stage 1 + gate G3, then the arms (2 jobs x 1 thread); the seeds must be the init's
+    python experiments/pretrained/run.py --groups core --seeds 0,1 --init-id init2  # an init other than this CPU kind's
     python experiments/pretrained/run.py --schedule e10 --arms mocov2 --seeds 0   # a run of the first (failed) schedule
     python experiments/pretrained/run.py --report              # the tables, gates and verdict from the committed summaries
 
+--init-id defaults to the init made on this machine's CPU kind (INIT_CPU: init2 on the Intel Xeon family 6 model 167,
+init2_amd on the AMD EPYC family 26 model 2; README.md, "Blocks"), else init2.
+
 Everything is resumable: a finished run is skipped, an interrupted one resumed from its checkpoint; each finished
 run's summaries are copied at once to experiments/pretrained/summaries/INIT/ (portable paths; INIT is the init every
-arm shares, `init2`): the stage 1s (shared by every schedule) to stage1_s<seed>/, the arms to <schedule>/<arm>_s<seed>/.
+arm shares): the stage 1s (shared by every schedule) to stage1_s<seed>/, the arms to <schedule>/<arm>_s<seed>/.
 An arm starts only if the init's weights on disk have the committed sha256. Run folders:
 runs/pretrained/ (git-ignored; weights and checkpoints are never committed). The protocol, the gates and the
 pre-registered reading are in README.md beside this script.
@@ -36,6 +40,7 @@ from runqueue import collect, execute, folder_state, log
 INITS = {'init2': range(0, 100),        # Intel Xeon, AVX-512 + AMX (family 6, model 167): the first, G1 chose its epoch
          'init2_amd': range(100, 200)}  # AMD EPYC (family 26, model 2): a replicate, the same recipe stopped at the same epoch
 FIRST = 'init2'                         # its seed 0 decided the method arm (gate G4)
+INIT_CPU = {'init2': ('6', '167'), 'init2_amd': ('26', '2')}   # (cpu family, model) of the CPU kind that made each init
 INIT = FIRST
 INIT_DIR = HERE / INIT                  # init_s0.json (per epoch: metrics, weights_sha256), gate_g1.json
 SUMMARIES = HERE / 'summaries' / INIT   # stage1_s<seed>/ and <schedule>/<arm>_s<seed>/
@@ -85,6 +90,12 @@ def arms(schedule):
     a = dict(ARMS, ours=(ARMS['ours'][0], 'g4alt'), ours_var=(ARMS['ours_var'][0], 'core'))
     a['shuffle'] = ({**ARMS['shuffle'][0], 'noise_scale': 'var'}, 'controls')
     return a
+
+
+def default_init():
+    "The init made on this machine's CPU kind (INIT_CPU, /proc/cpuinfo), else FIRST: the --init-id a plain command gets."
+    c = cpu_id() or {}
+    return next((k for k, fm in INIT_CPU.items() if fm == (c.get('family'), c.get('model'))), FIRST)
 
 
 def init_weights(epoch):
@@ -160,6 +171,20 @@ def check_init(ep):
                 f'retrained on this machine, this CPU kind makes other weights: use the init of this kind (--init-id, '
                 f'README.md "Blocks")')
     return None
+
+
+def make_init(tree, root, threads=1):
+    """--init: train the init (init.py, 1 thread) up to its epoch where its weights are missing, then gate G1 on it: chosen
+    anew (the first init), at FIRST's epoch (a replicate), or, when G1 is committed, the rerun check of its sha256."""
+    ep = chosen_init()           # known: train only up to it again (a fresh machine), and check the rerun
+    replicate = INIT != FIRST and ep is None
+    if replicate: ep = replicate_epoch()
+    if not all(init_weights(e).exists() for e in range(1, (ep or INIT_EPOCHS) + 1)):
+        subprocess.run([sys.executable, str(HERE / 'init.py'), '--epochs', str(INIT_EPOCHS), '--seed', str(INIT_SEED),
+                        '--data-root', str(root), '--threads', str(INIT_THREADS), '--out', str(init_weights(1).parent),
+                        '--summary-dir', str(INIT_DIR)] + (['--stop-after', str(ep)] if ep else []), check=True)
+    return (init_gate(tree, threads) if ep is None else replicate_gate(tree, threads) if replicate
+            else init_rerun(tree, ep, threads))
 
 
 # ---- gate G1: the init's epochs on the target -----------------------------------------------------------------
@@ -258,8 +283,8 @@ def decoder_gate(stage1_dir, tree, threads=1):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--init-id', default=FIRST, choices=tuple(INITS), help='the init the runs start from: the one made '
-                    f'on this machine\'s CPU kind (README.md, "Blocks"; seeds {dict((k, f"{v.start}-{v.stop - 1}") for k, v in INITS.items())}) [default: {FIRST}]')
+    ap.add_argument('--init-id', default=default_init(), choices=tuple(INITS), help='the init the runs start from: the one made '
+                    f'on this machine\'s CPU kind (README.md, "Blocks"; seeds {dict((k, f"{v.start}-{v.stop - 1}") for k, v in INITS.items())}) [default: the init of this CPU kind, else {FIRST}: {default_init()}]')
     ap.add_argument('--runs', default=None, help='run folder [default: runs/pretrained/INIT]')
     ap.add_argument('--data-root', default=None, help='GTSRB root [default: ../shared/data/gtsrb35 or $SYNTHFG_DATA/gtsrb35]')
     ap.add_argument('--groups', default='core', help=f'comma-separated subset of {GROUPS}')
@@ -279,24 +304,19 @@ def main(argv=None):
     if a.report:
         import report; print(report.main()); return
     if a.init:
-        ep = chosen_init()           # known: train only up to it again (a fresh machine), and check the rerun
-        replicate = INIT != FIRST and ep is None
-        if replicate: ep = replicate_epoch()
-        if not all(init_weights(e).exists() for e in range(1, (ep or INIT_EPOCHS) + 1)):
-            subprocess.run([sys.executable, str(HERE / 'init.py'), '--epochs', str(INIT_EPOCHS), '--seed', str(INIT_SEED),
-                            '--data-root', str(root), '--threads', str(INIT_THREADS), '--out', str(init_weights(1).parent),
-                            '--summary-dir', str(INIT_DIR)] + (['--stop-after', str(ep)] if ep else []),
-                           check=True)
-        print(json.dumps(init_gate(tree, a.threads) if ep is None else replicate_gate(tree, a.threads) if replicate
-                         else init_rerun(tree, ep, a.threads), indent=1)); return
-    if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
-    if not a.dry_run and (why := check_init(chosen_init())): sys.exit(f'run.py: {why}')
+        print(json.dumps(make_init(tree, root, a.threads), indent=1)); return
     groups, seeds = a.groups.split(','), [int(s) for s in a.seeds.split(',')]
     if bad := [s for s in seeds if s not in INITS[INIT]]:
         sys.exit(f'--seeds {bad}: the seeds of {INIT} are {INITS[INIT].start}-{INITS[INIT].stop - 1} (a seed belongs to one init; '
                  'README.md, "Blocks"): choose seeds in that range or another --init-id')
     bad = [g for g in groups if g not in GROUPS]
     if bad: sys.exit(f'--groups: unknown {bad}; choose from {GROUPS}')
+    if chosen_init() is None: sys.exit('no init chosen yet: run `python experiments/pretrained/run.py --init` first (gate G1)')
+    if not a.dry_run and not init_weights(chosen_init()).exists():     # a fresh machine: the weights are not committed
+        print(f'{portable(init_weights(chosen_init()))} is missing: training {INIT} again (init.py, 1 thread) and checking '
+              'its sha256', flush=True)
+        print(json.dumps(make_init(tree, root, a.threads), indent=1), flush=True)
+    if not a.dry_run and (why := check_init(chosen_init())): sys.exit(f'run.py: {why}')
     q = queue(runs, tree, groups, seeds, a.schedule)
     if a.arms: q = [r for r in q if r['group'] == 'stage1' or r['name'].rsplit('_s', 1)[0] in a.arms.split(',')]
     arm_runs, arm_summ = arm_dirs(runs, a.schedule)
