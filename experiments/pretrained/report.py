@@ -135,7 +135,9 @@ def results_table(runs, m='ours'):
         for path in COLS.values():
             v = [metric(r['m'], path) for r in rs.values()]
             cells.append(f'{st.fmean(v):.2f} ± {st.stdev(v):.2f}' if len(v) > 1 else f'{v[0]:.2f}')
-        rows.append(f"| {LABELS[arm]}{' (**method arm**)' if arm == m else ''} | {len(rs)} | " + ' | '.join(cells) + ' |')
+        ep = sorted({r['cfg'].get('epochs') for r in rs.values()} - {None}) if arm == 'mocov2_matched' else []
+        label = LABELS[arm] + (f" ({', '.join(map(str, ep))})" if ep else '')
+        rows.append(f"| {label}{' (**method arm**)' if arm == m else ''} | {len(rs)} | " + ' | '.join(cells) + ' |')
     return '\n'.join(rows)
 
 
