@@ -252,6 +252,21 @@ def init_rerun(tree, ep, threads=1):
 
 
 # ---- gate G3: does the stage-1 decoder draw? --------------------------------------------------------------------
+def stage1_rerun(r):
+    """A committed stage 1 trained again (a fresh machine: its weights are not committed), set against the committed run
+    -> summaries/INIT/NAME/rerun.json: are the logged losses of every step and the evaluation the same? The committed
+    summary files are not replaced."""
+    new, old = Path(r['cfg'].out), SUMMARIES / r['name']
+    def steps(d): return [{k: v for k, v in json.loads(l).items() if k not in ('time', 'img_per_s')}
+                          for l in (d / 'metrics.jsonl').read_text().splitlines() if l.strip()]
+    def ev(d): return {k: json.loads((d / 'metrics_fast.json').read_text())[k] for k in ('linear_top1', 'knn_top1', 'retrieval_map')}
+    t = json.loads((new / 'timing.json').read_text()) if (new / 'timing.json').exists() else {}
+    out = dict(run=r['name'], date=time.strftime('%Y-%m-%d'), cpu=cpu_id(), steps_logged=len(steps(new)),
+               same_logged_steps=steps(new) == steps(old), same_evaluation=ev(new) == ev(old), rerun_timing=t)
+    (old / 'rerun.json').write_text(json.dumps(out, indent=1) + '\n')
+    return out
+
+
 def decoder_gate(stage1_dir, tree, threads=1):
     """G3: a linear probe trained on f(x) of the training images keeps >= 50 % of its test accuracy on f(x_hat) of the
     test images, x_hat = h(f(x)) the stage-1 decoder's reconstruction."""
@@ -331,7 +346,9 @@ def main(argv=None):
     if a.stage1_only: need, todo = {r['name'] for r in q if r['group'] == 'stage1'}, []
     stage1s = [r for r in q if r['name'] in need]   # trained (again on a fresh machine: weights are not committed) when needed
     def stage1(r):
-        st = execute(r, runs, SUMMARIES, a.threads)
+        committed, fresh = (SUMMARIES / r['name'] / 'metrics_fast.json').exists(), folder_state(r['cfg'].out) != 'done'
+        st = execute(r, runs, None if committed else SUMMARIES, a.threads)     # a rerun leaves the committed summary as it is
+        if st == 'done' and committed and fresh: print(json.dumps(stage1_rerun(r)), flush=True)
         if st == 'done' and not (SUMMARIES / r['name'] / 'gate_g3.json').exists():
             print(json.dumps(decoder_gate(Path(r['cfg'].out), tree, a.threads)), flush=True)
         return st
