@@ -152,9 +152,10 @@ def seed_table(runs, block, m='ours'):
 
 
 def seed_diff_table(runs, block, m='ours'):
-    "The method arm's paired differences seed by seed (`paired`, the terms `diff_table` pools), against MoCo v2 and zero noise."
-    d = {b: [dict(zip(*paired(m, b, p, runs))) for p in COLS.values()] for b in ('mocov2', 'zeronoise')}
-    rows = [f'{m} − MoCo v2 and {m} − zero noise, seed by seed (the terms of the pooled rows above):', '',
+    """The method arm's paired differences seed by seed (`paired`, the terms `diff_table` pools), against MoCo v2, zero noise
+    and, where they ran, the eta-shuffle and the compute-matched MoCo v2."""
+    d = {b: [dict(zip(*paired(m, b, p, runs))) for p in COLS.values()] for b in ('mocov2', 'zeronoise', 'shuffle', 'mocov2_matched')}
+    rows = [f'{m} − MoCo v2, − zero noise and − the controls that ran, seed by seed (the terms of the pooled rows above):', '',
             '| seed (init) | difference | ' + ' | '.join(COLS) + ' |', '|---|---|' + '---|' * len(COLS)]
     rows += [f"| {s} (`{block[s]}`) | {m} − {b} | " + ' | '.join(f'{c[s]:+.2f}' for c in d[b]) + ' |'
              for s in sorted(block) for b in d if s in d[b][0]]
