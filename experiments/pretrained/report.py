@@ -28,7 +28,8 @@ LABELS = {'stage1': 'initial encoder (the init, before SSL)', 'mocov2': 'MoCo v2
 def pairs(m):
     "The paired differences, for the method arm `m` ('ours' or 'ours_var', `common.method_arm`)."
     other = 'ours_var' if m == 'ours' else 'ours'
-    return [(m, 'mocov2'), (other, 'mocov2'), (m, 'zeronoise'), (m, 'shuffle'), ('lr_only', 'mocov2'), (m, 'mocov2_matched'),
+    return [(m, 'mocov2'), (other, 'mocov2'), (m, 'zeronoise'), ('zeronoise', 'mocov2'), (m, 'shuffle'), ('lr_only', 'mocov2'),
+            (m, 'mocov2_matched'), ('zeronoise', 'mocov2_matched'),
             ('mocov2', 'stage1'), (m, 'stage1')]
 
 
