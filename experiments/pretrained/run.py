@@ -255,7 +255,8 @@ def init_rerun(tree, ep, threads=1):
 def stage1_rerun(r):
     """A committed stage 1 trained again (a fresh machine: its weights are not committed), set against the committed run
     -> summaries/INIT/NAME/rerun.json: are the logged losses of every step and the evaluation the same? The committed
-    summary files are not replaced."""
+    summary files are not replaced. (The thesis round keeps a rerun's whole summary in NAME/retrained/, runqueue's
+    RETRAINED, because its reruns differ; here a block reruns bit for bit on its CPU kind, so the comparison is the record.)"""
     new, old = Path(r['cfg'].out), SUMMARIES / r['name']
     def steps(d): return [{k: v for k, v in json.loads(l).items() if k not in ('time', 'img_per_s')}
                           for l in (d / 'metrics.jsonl').read_text().splitlines() if l.strip()]
@@ -298,8 +299,9 @@ def decoder_gate(stage1_dir, tree, threads=1):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--init-id', default=default_init(), choices=tuple(INITS), help='the init the runs start from: the one made '
-                    f'on this machine\'s CPU kind (README.md, "Blocks"; seeds {dict((k, f"{v.start}-{v.stop - 1}") for k, v in INITS.items())}) [default: the init of this CPU kind, else {FIRST}: {default_init()}]')
+    mine = default_init()
+    ap.add_argument('--init-id', default=mine, choices=tuple(INITS), help='the init the runs start from: the one made '
+                    f'on this machine\'s CPU kind (README.md, "Blocks"; seeds {dict((k, f"{v.start}-{v.stop - 1}") for k, v in INITS.items())}) [default: the init of this CPU kind, else {FIRST}: {mine}]')
     ap.add_argument('--runs', default=None, help='run folder [default: runs/pretrained/INIT]')
     ap.add_argument('--data-root', default=None, help='GTSRB root [default: ../shared/data/gtsrb35 or $SYNTHFG_DATA/gtsrb35]')
     ap.add_argument('--groups', default='core', help=f'comma-separated subset of {GROUPS}')
